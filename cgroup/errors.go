@@ -1,0 +1,28 @@
+package cgroup
+
+import (
+	"errors"
+
+	"github.com/rightsize/rightsize/procfs"
+)
+
+var (
+	// ErrNotSupported is returned by Open on systems without cgroups
+	// (every GOOS but linux).
+	ErrNotSupported = errors.New("cgroup: not supported on this platform")
+
+	// ErrNotAvailable is returned by a usage reader when the controller it
+	// needs is not mounted for this process (for example pids on a host
+	// that does not mount it). Limit readers report such a controller as
+	// "no limit" instead (ok=false, nil error): nothing enforces one.
+	ErrNotAvailable = errors.New("cgroup: controller not available")
+
+	// ErrMalformed is wrapped by every error about a file whose content is
+	// not in the kernel's format. It is the same value as
+	// procfs.ErrMalformed.
+	ErrMalformed = procfs.ErrMalformed
+)
+
+// Error names the file (with the root prefix) and what went wrong with it.
+// It is the same type as procfs.Error, so one errors.As serves both.
+type Error = procfs.Error

@@ -1,0 +1,51 @@
+//go:build linux
+
+package cgroup_test
+
+import (
+	"fmt"
+
+	"github.com/rightsize/rightsize/cgroup"
+)
+
+// Read the limits of the process's cgroups. A fixture tree stands in for
+// the live system here; call cgroup.Open() without options for the latter.
+func ExampleOpen() {
+	g, err := cgroup.Open(cgroup.WithRoot("testdata/v2-nested"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer g.Close()
+
+	if lim, ok, err := g.CPULimit(); err == nil && ok {
+		fmt.Printf("cpu: %.1f CPUs set in %s\n", lim.CPUs, lim.Dir)
+	}
+	if lim, ok, err := g.MemoryLimit(); err == nil && ok {
+		fmt.Printf("memory: %d MiB set in %s\n", lim.Bytes>>20, lim.Dir)
+	}
+	// Output:
+	// cpu: 2.0 CPUs set in /sys/fs/cgroup/a
+	// memory: 500 MiB set in /sys/fs/cgroup/a
+}
+
+// Refresh usage counters into memory the caller owns: no allocation.
+func ExampleGroup_ReadStats() {
+	g, err := cgroup.Open(cgroup.WithRoot("testdata/v2-nested"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer g.Close()
+
+	var st cgroup.Stats
+	if err := g.ReadStats(&st); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("throttled %d of %d periods\n", st.CPU.Throttling.ThrottledPeriods, st.CPU.Throttling.Periods)
+	fmt.Printf("working set %d MiB\n", st.Memory.WorkingSet>>20)
+	// Output:
+	// throttled 5 of 50 periods
+	// working set 150 MiB
+}

@@ -1,0 +1,304 @@
+package cgroup
+
+import (
+	"errors"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// want describes what a fixture tree must read as. Zero-valued limits mean
+// "no limit"; dirs lists the expected directory per controller ("" means the
+// controller must be absent).
+type want struct {
+	layout   Layout
+	dirs     map[Controller]string
+	degraded []Controller
+	cpus     float64
+	cpuDir   string
+	mem      int64
+	memDir   string
+	memFile  string
+	high     int64
+	pids     int64
+	pidsDir  string
+	cpuErr   bool
+	memErr   bool
+}
+
+var fixtureTests = map[string]want{
+	"v1-docker": {layout: LayoutV1, dirs: map[Controller]string{CPU: "/sys/fs/cgroup/cpu,cpuacct", CPUAcct: "/sys/fs/cgroup/cpu,cpuacct", Memory: "/sys/fs/cgroup/memory", PIDs: "/sys/fs/cgroup/pids", CPUSet: "/sys/fs/cgroup/cpuset"},
+		cpus: 1.5, cpuDir: "/sys/fs/cgroup/cpu,cpuacct", mem: 268435456, memDir: "/sys/fs/cgroup/memory", memFile: "memory.limit_in_bytes", pids: 100, pidsDir: "/sys/fs/cgroup/pids"},
+	"v1-unlimited":    {layout: LayoutV1, dirs: map[Controller]string{CPU: "/sys/fs/cgroup/cpu,cpuacct", Memory: "/sys/fs/cgroup/memory"}},
+	"v1-hierarchical": {layout: LayoutV1, mem: 536870912, memDir: "/sys/fs/cgroup/memory", memFile: "memory.stat"},
+	"v1-nested": {layout: LayoutV1, dirs: map[Controller]string{CPU: "/sys/fs/cgroup/cpu,cpuacct/kubepods/burstable/pod1234/abcd"},
+		cpus: 2, cpuDir: "/sys/fs/cgroup/cpu,cpuacct/kubepods/burstable/pod1234", mem: 1073741824, memDir: "/sys/fs/cgroup/memory/kubepods/burstable/pod1234", memFile: "memory.limit_in_bytes",
+		pids: 512, pidsDir: "/sys/fs/cgroup/pids/kubepods/burstable/pod1234"},
+	"v1-large":   {layout: LayoutV1, dirs: map[Controller]string{CPU: "/sys/fs/cgroup/cpuacct,cpu/big"}, cpus: 6, cpuDir: "/sys/fs/cgroup/cpuacct,cpu/big", mem: 1 << 40, memDir: "/sys/fs/cgroup/memory/big", memFile: "memory.limit_in_bytes"},
+	"v1-joined6": {layout: LayoutV1, dirs: map[Controller]string{CPU: "/sys/fs/cgroup/all/job", Memory: "/sys/fs/cgroup/all/job", PIDs: "/sys/fs/cgroup/all/job", CPUSet: "/sys/fs/cgroup/all/job"}, cpus: 0.5, cpuDir: "/sys/fs/cgroup/all/job", pids: 64, pidsDir: "/sys/fs/cgroup/all/job"},
+	"v1-twice":   {layout: LayoutV1, dirs: map[Controller]string{Memory: "/sys/fs/cgroup/memory"}, mem: 1048576, memDir: "/sys/fs/cgroup/memory", memFile: "memory.limit_in_bytes"},
+	"v1-degraded": {layout: LayoutV1, dirs: map[Controller]string{CPU: "/sys/fs/cgroup/cpu,cpuacct", Memory: "/sys/fs/cgroup/memory"}, degraded: []Controller{CPU, Memory},
+		cpus: 2.5, cpuDir: "/sys/fs/cgroup/cpu,cpuacct"},
+	"v1-sandbox": {layout: LayoutV1, dirs: map[Controller]string{CPU: "/sys/fs/cgroup/cpu/ctr", Memory: "/sys/fs/cgroup/memory"}, degraded: []Controller{Memory},
+		cpus: 1, cpuDir: "/sys/fs/cgroup/cpu/ctr", mem: 1048576, memDir: "/sys/fs/cgroup/memory", memFile: "memory.limit_in_bytes"},
+	"v2-nested": {layout: LayoutV2, dirs: map[Controller]string{CPU: "/sys/fs/cgroup/a/b", CPUAcct: "/sys/fs/cgroup/a/b", Memory: "/sys/fs/cgroup/a/b", PIDs: "/sys/fs/cgroup/a/b", CPUSet: "/sys/fs/cgroup/a/b", Unified: "/sys/fs/cgroup/a/b"},
+		cpus: 2, cpuDir: "/sys/fs/cgroup/a", mem: 524288000, memDir: "/sys/fs/cgroup/a", memFile: "memory.max", high: 1073741824, pids: 200, pidsDir: "/sys/fs/cgroup/a/b"},
+	"v2-leaf-tighter": {layout: LayoutV2, cpus: 0.5, cpuDir: "/sys/fs/cgroup/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod12_34.slice/cri-containerd-abc.scope",
+		mem: 734003200, memDir: "/sys/fs/cgroup/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod12_34.slice", memFile: "memory.max"},
+	"v2-namespace":         {layout: LayoutV2, dirs: map[Controller]string{CPU: "/sys/fs/cgroup", Memory: "/sys/fs/cgroup"}, cpus: 1.5, cpuDir: "/sys/fs/cgroup", high: 1073741824},
+	"v2-two-mounts":        {layout: LayoutV2, dirs: map[Controller]string{CPU: "/sys/fs/cgroup/x"}, cpus: 1, cpuDir: "/sys/fs/cgroup/x"},
+	"v2-outside-namespace": {layout: LayoutV2, dirs: map[Controller]string{CPU: "/cgroup-in/x"}, cpus: 3, cpuDir: "/cgroup-in/x"},
+	"hybrid": {layout: LayoutHybrid, dirs: map[Controller]string{CPU: "/sys/fs/cgroup/cpu", CPUAcct: "/sys/fs/cgroup/cpuacct", Memory: "/sys/fs/cgroup/memory/svc", PIDs: "/sys/fs/cgroup/pids", Unified: "/sys/fs/cgroup/unified"},
+		mem: 2147483648, memDir: "/sys/fs/cgroup/memory/svc", memFile: "memory.limit_in_bytes"},
+	"v2-leftover-v1":            {layout: LayoutHybrid, dirs: map[Controller]string{CPU: "/sys/fs/cgroup/app", Memory: "/sys/fs/cgroup/app"}, cpus: 2, cpuDir: "/sys/fs/cgroup/app", mem: 268435456, memDir: "/sys/fs/cgroup/app", memFile: "memory.max"},
+	"none":                      {layout: LayoutNone, dirs: map[Controller]string{CPU: "", Memory: "", PIDs: "", Unified: ""}},
+	"v2-escapes":                {layout: LayoutV2, dirs: map[Controller]string{CPU: "/sys/fs/cgroup/my cg/x"}, cpus: 2.5, cpuDir: "/sys/fs/cgroup/my cg/x"},
+	"v2-cpumax-single":          {layout: LayoutV2, cpus: 0.5, cpuDir: "/sys/fs/cgroup/a"},
+	"v2-bad-cpumax-suffix":      {layout: LayoutV2, cpuErr: true, memErr: true},
+	"v2-bad-cpumax-3fields":     {layout: LayoutV2, cpuErr: true, memErr: true},
+	"v2-bad-cpumax-zero-period": {layout: LayoutV2, cpuErr: true, memErr: true},
+	"v2-bad-cpumax-neg-period":  {layout: LayoutV2, cpuErr: true, memErr: true},
+	"v1-bad-quota":              {layout: LayoutV1, cpuErr: true},
+	"v1-missing-period":         {layout: LayoutV1, cpuErr: true},
+}
+
+func skipUnlessLinux(t testing.TB) {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skip("cgroup readers exist on Linux only")
+	}
+}
+
+func TestFixtures(t *testing.T) {
+	skipUnlessLinux(t)
+	for name, w := range fixtureTests {
+		t.Run(name, func(t *testing.T) {
+			root := filepath.Join("testdata", name)
+			g, err := Open(WithRoot(root))
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			defer g.Close()
+			if g.Layout() != w.layout {
+				t.Errorf("Layout = %q, want %q", g.Layout(), w.layout)
+			}
+			for c, dir := range w.dirs {
+				loc, ok := g.Location(c)
+				if dir == "" {
+					if ok {
+						t.Errorf("%s: found at %+v, want absent", c, loc)
+					}
+					continue
+				}
+				if !ok || loc.Dir != dir {
+					t.Errorf("%s: Dir = %q (ok=%v), want %q", c, loc.Dir, ok, dir)
+				}
+				if loc.Degraded != contains(w.degraded, c) {
+					t.Errorf("%s: Degraded = %v", c, loc.Degraded)
+				}
+			}
+
+			cpu, ok, err := g.CPULimit()
+			checkErr(t, "CPULimit", err, w.cpuErr, root)
+			if !w.cpuErr {
+				if w.cpus == 0 && ok {
+					t.Errorf("CPULimit = %+v, want none", cpu)
+				} else if w.cpus != 0 && (!ok || cpu.CPUs != w.cpus || cpu.Dir != w.cpuDir) {
+					t.Errorf("CPULimit = %+v ok=%v, want %v CPUs from %s", cpu, ok, w.cpus, w.cpuDir)
+				}
+			}
+
+			mem, ok, err := g.MemoryLimit()
+			checkErr(t, "MemoryLimit", err, w.memErr, root)
+			if !w.memErr {
+				if w.mem == 0 && ok {
+					t.Errorf("MemoryLimit = %+v, want none", mem)
+				} else if w.mem != 0 && (!ok || mem.Bytes != w.mem || mem.Dir != w.memDir || mem.File != w.memFile) {
+					t.Errorf("MemoryLimit = %+v ok=%v, want %d from %s/%s", mem, ok, w.mem, w.memDir, w.memFile)
+				}
+			}
+
+			high, ok, err := g.MemoryHigh()
+			if !w.memErr {
+				if err != nil || (w.high == 0) == ok || high.Bytes != w.high {
+					t.Errorf("MemoryHigh = %+v ok=%v err=%v, want %d", high, ok, err, w.high)
+				}
+			}
+
+			pids, ok, err := g.PIDsLimit()
+			if err != nil || (w.pids == 0) == ok || pids.Max != w.pids || pids.Dir != w.pidsDir {
+				t.Errorf("PIDsLimit = %+v ok=%v err=%v, want %d from %s", pids, ok, err, w.pids, w.pidsDir)
+			}
+		})
+	}
+}
+
+func checkErr(t *testing.T, what string, err error, want bool, root string) {
+	t.Helper()
+	if !want {
+		if err != nil {
+			t.Errorf("%s: %v", what, err)
+		}
+		return
+	}
+	var fe *Error
+	if !errors.As(err, &fe) || !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrNotAvailable) {
+		t.Fatalf("%s: error %v is not a file error", what, err)
+	}
+	if len(fe.Path) < len(root) || fe.Path[:len(root)] != root {
+		t.Errorf("%s: error path %q is not below %q", what, fe.Path, root)
+	}
+}
+
+func TestFixtureStatsV2(t *testing.T) {
+	skipUnlessLinux(t)
+	g, err := Open(WithRoot("testdata/v2-nested"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	var st Stats
+	if err := g.ReadStats(&st); err != nil {
+		t.Fatal(err)
+	}
+	want := Stats{
+		CPU: CPUStats{HasUsage: true, Usage: 2500 * time.Millisecond, HasThrottling: true,
+			Throttling: Throttling{Periods: 50, ThrottledPeriods: 5, ThrottledTime: 250 * time.Millisecond}},
+		Memory: MemoryStats{HasUsage: true, Usage: 209715200, HasWorkingSet: true, WorkingSet: 209715200 - 52428800, InactiveFile: 52428800,
+			HasPeak: true, Peak: 314572800, HasEvents: true, Events: MemoryEvents{High: 12, Max: 3, OOM: 1, OOMKill: 1}},
+		PIDs: PIDsStats{HasCurrent: true, Current: 12},
+		Pressure: PressureStats{HasCPU: true, HasMemory: true, HasIO: true,
+			CPU:    PSI{Some: PSILine{1.5, 0.75, 0.1, 123456}, Full: PSILine{0.5, 0.25, 0.05, 65432}, HasFull: true},
+			Memory: PSI{HasFull: true},
+			IO:     PSI{Some: PSILine{TotalMicros: 10}, Full: PSILine{TotalMicros: 5}, HasFull: true}},
+	}
+	if st != want {
+		t.Fatalf("ReadStats =\n%+v\nwant\n%+v", st, want)
+	}
+	req, ok, err := g.CPURequest()
+	if err != nil || !ok || req.Weight != 100 || req.MilliCPU != 1000 || !req.Approx {
+		t.Errorf("CPURequest = %+v %v %v", req, ok, err)
+	}
+	n, ok, err := g.CPUSetCPUs()
+	if err != nil || !ok || n != 2 {
+		t.Errorf("CPUSetCPUs = %d %v %v", n, ok, err)
+	}
+	swap, ok, err := g.SwapLimit()
+	if err != nil || !ok || swap != 0 {
+		t.Errorf("SwapLimit = %d %v %v, want 0 (leaf swap.max 0)", swap, ok, err)
+	}
+}
+
+func TestFixtureStatsV1(t *testing.T) {
+	skipUnlessLinux(t)
+	g, err := Open(WithRoot("testdata/v1-docker"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	var st Stats
+	if err := g.ReadStats(&st); err != nil {
+		t.Fatal(err)
+	}
+	want := Stats{
+		CPU: CPUStats{HasUsage: true, Usage: 98765432100, HasThrottling: true,
+			Throttling: Throttling{Periods: 120, ThrottledPeriods: 30, ThrottledTime: 4500 * time.Millisecond}},
+		Memory: MemoryStats{HasUsage: true, Usage: 104857600, HasWorkingSet: true, WorkingSet: 104857600 - 10485760, InactiveFile: 10485760,
+			HasPeak: true, Peak: 157286400, HasEvents: true, Events: MemoryEvents{Max: 3, OOM: 1, OOMKill: 1}},
+		PIDs: PIDsStats{HasCurrent: true, Current: 7},
+	}
+	if st != want {
+		t.Fatalf("ReadStats =\n%+v\nwant\n%+v", st, want)
+	}
+	req, ok, err := g.CPURequest()
+	if err != nil || !ok || req.Shares != 1536 || req.MilliCPU != 1500 || req.Approx {
+		t.Errorf("CPURequest = %+v %v %v", req, ok, err)
+	}
+	n, ok, err := g.CPUSetCPUs()
+	if err != nil || !ok || n != 4 {
+		t.Errorf("CPUSetCPUs = %d %v %v", n, ok, err)
+	}
+	swap, ok, err := g.SwapLimit()
+	if err != nil || !ok || swap != 536870912-268435456 {
+		t.Errorf("SwapLimit = %d %v %v", swap, ok, err)
+	}
+	if u, err := g.MemoryUsage(); err != nil || u != 104857600 {
+		t.Errorf("MemoryUsage = %d %v", u, err)
+	}
+	if u, err := g.CPUUsage(); err != nil || u != 98765432100 {
+		t.Errorf("CPUUsage = %v %v", u, err)
+	}
+	if p, err := g.PIDsCurrent(); err != nil || p != 7 {
+		t.Errorf("PIDsCurrent = %v %v", p, err)
+	}
+}
+
+func TestFixtureLeafWeightApprox(t *testing.T) {
+	skipUnlessLinux(t)
+	g, err := Open(WithRoot("testdata/v2-leaf-tighter"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	req, ok, err := g.CPURequest()
+	if err != nil || !ok || !req.Approx || req.Weight != 39 {
+		t.Fatalf("CPURequest = %+v %v %v", req, ok, err)
+	}
+}
+
+func TestNoControllerIsNotAnError(t *testing.T) {
+	skipUnlessLinux(t)
+	g, err := Open(WithRoot("testdata/none"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if _, err := g.MemoryUsage(); !errors.Is(err, ErrNotAvailable) {
+		t.Errorf("MemoryUsage err = %v, want ErrNotAvailable", err)
+	}
+	var st Stats
+	if err := g.ReadStats(&st); err != nil || st != (Stats{}) {
+		t.Errorf("ReadStats = %+v, %v", st, err)
+	}
+	if _, ok, err := g.SwapLimit(); ok || err != nil {
+		t.Errorf("SwapLimit ok=%v err=%v", ok, err)
+	}
+	if _, ok, err := g.CPURequest(); ok || err != nil {
+		t.Errorf("CPURequest ok=%v err=%v", ok, err)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	skipUnlessLinux(t)
+	_, err := Open(WithRoot("testdata/bad-proc-cgroup"))
+	var fe *Error
+	if !errors.As(err, &fe) || !errors.Is(err, ErrMalformed) || fe.Path != "testdata/bad-proc-cgroup/proc/self/cgroup" {
+		t.Fatalf("Open bad cgroup file: %v", err)
+	}
+	_, err = Open(WithRoot("testdata/does-not-exist"))
+	if !errors.As(err, &fe) || fe.Path != "testdata/does-not-exist/proc/self/cgroup" {
+		t.Fatalf("Open missing root: %v", err)
+	}
+}
+
+func TestClosedHandle(t *testing.T) {
+	skipUnlessLinux(t)
+	g, err := Open(WithRoot("testdata/v2-nested"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Close()
+	if _, _, err := g.CPULimit(); err == nil {
+		t.Fatal("read after Close succeeded")
+	}
+}
+
+func contains(cs []Controller, c Controller) bool {
+	for _, x := range cs {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
