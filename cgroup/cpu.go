@@ -36,7 +36,11 @@ func (g *Group) CPULimit() (lim CPULimit, ok bool, err error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	best := math.Inf(1)
-	for li := range g.levels[CPU] {
+	n := len(g.levels[CPU])
+	if g.locs[CPU].Version == 1 {
+		n = g.v1Levels(CPU)
+	}
+	for li := 0; li < n; li++ {
 		var quota, period int64
 		var limited bool
 		if g.locs[CPU].Version == 2 {

@@ -13,7 +13,7 @@ import (
 // readBufSize bounds every read of a cgroup file. The largest file read is
 // memory.stat: about 1.5 KiB on v1 and 2–4 KiB on v2 kernels of 2025. A file
 // that fills the buffer is refused as too large rather than read partially.
-const readBufSize = 32 << 10
+const readBufSize = 16 << 10
 
 // pathBufSize bounds a root-prefixed file path (PATH_MAX is 4096).
 const pathBufSize = 4096 + 64
@@ -111,6 +111,9 @@ type Group struct {
 	have   [numControllers]bool
 	levels [numControllers][]level // [0] is the process's cgroup
 	closed bool
+	// topIsRoot caches whether the last level of a v1 controller is the
+	// real root of its hierarchy: 0 not checked yet, 1 yes, -1 no.
+	topIsRoot [numControllers]int8
 
 	buf     [readBufSize]byte
 	pathBuf [pathBufSize]byte
@@ -494,6 +497,38 @@ func (g *Group) leafExists(c Controller) bool {
 	p = append(p, g.levels[c][0].dir...)
 	p = append(p, 0)
 	return dirExists(p)
+}
+
+// v1Levels returns how many levels of v1 controller c can carry a limit.
+// The root of a v1 hierarchy cannot (the kernel refuses a quota or a memory
+// limit there), so when the mount point is that root it is not read; then
+// nothing is hidden above the walk either (see walkReachesRoot).
+func (g *Group) v1Levels(c Controller) int {
+	n := len(g.levels[c])
+	if g.walkReachesRoot(c) {
+		return n - 1
+	}
+	return n
+}
+
+// walkReachesRoot reports whether the topmost level of v1 controller c is
+// the root of its hierarchy: only that cgroup has cgroup.sane_behavior
+// (CFTYPE_ONLY_ON_ROOT; a namespaced or bind-mounted view's top lacks it).
+// Checked once per handle.
+func (g *Group) walkReachesRoot(c Controller) bool {
+	if g.topIsRoot[c] == 0 {
+		g.topIsRoot[c] = -1
+		top := g.levels[c][len(g.levels[c])-1].dir
+		p := g.pathBuf[:0]
+		p = appendRoot(p, g.root)
+		p = append(p, top...)
+		p = append(p, "/cgroup.sane_behavior"...)
+		p = append(p, 0)
+		if fileExists(p) {
+			g.topIsRoot[c] = 1
+		}
+	}
+	return g.topIsRoot[c] == 1
 }
 
 // malformedFile boxes a parse error with the file's path.

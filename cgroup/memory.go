@@ -116,7 +116,11 @@ func (g *Group) minOverLevels(c Controller, id fileID) (MemoryLimit, bool, error
 	v2 := g.locs[c].Version == 2
 	best := MemoryLimit{Bytes: math.MaxInt64}
 	found := false
-	for li := range g.levels[c] {
+	n := len(g.levels[c])
+	if !v2 {
+		n = g.v1Levels(c)
+	}
+	for li := 0; li < n; li++ {
 		data, present, err := g.read(c, li, id)
 		if err != nil {
 			return MemoryLimit{}, false, err
@@ -159,8 +163,13 @@ func (g *Group) mustReadErr(c Controller, li int, id fileID) error {
 
 // v1StatLimit reads a hierarchical_* limit from the leaf's v1 memory.stat.
 // It is set when use_hierarchy is on and covers ancestors that a container's
-// bind-mounted view does not show.
+// bind-mounted or namespaced view does not show; when the walk reached the
+// hierarchy's root there are none, and the (costly) file is not read.
 func (g *Group) v1StatLimit(key string) (int64, bool, error) {
+	if g.walkReachesRoot(Memory) {
+		// The walk saw every ancestor: nothing is hidden above it.
+		return 0, false, nil
+	}
 	data, err := g.mustRead(Memory, 0, fMemStat)
 	if err != nil {
 		return 0, false, err

@@ -288,8 +288,10 @@ func TestRealV1Limits(t *testing.T) {
 	}
 	before := r.Stats
 
-	// Busy loops on every CPU under a 1.5-CPU quota: throttled, and CPU
-	// usage rises by about the quota times the duration.
+	// Busy loops on every CPU under a 0.2-CPU quota: throttled, and CPU
+	// usage rises by about the quota times the duration. The quota is
+	// lowered first so that the loop exceeds it even on a busy machine.
+	write(t, dirs[CPU], "cpu.cfs_quota_us", "20000")
 	var ack map[string]any
 	c.send(t, "spin 1000", &ack)
 	c.send(t, "read", &r)
@@ -298,8 +300,11 @@ func TestRealV1Limits(t *testing.T) {
 		after.CPU.Throttling.ThrottledTime <= before.CPU.Throttling.ThrottledTime {
 		t.Errorf("throttling did not rise under a busy loop: before %+v after %+v", before.CPU, after.CPU)
 	}
-	if used := after.CPU.Usage - before.CPU.Usage; used < 500*time.Millisecond || used > 2*time.Second {
-		t.Errorf("CPU usage rose by %v over a 1 s busy loop under 1.5 CPUs", used)
+	if used := after.CPU.Usage - before.CPU.Usage; used < 50*time.Millisecond || used > 400*time.Millisecond {
+		t.Errorf("CPU usage rose by %v over a 1 s busy loop under 0.2 CPUs", used)
+	}
+	if !r.CPUOK || r.CPU.CPUs != 0.2 {
+		t.Errorf("CPULimit after the change = %+v, want 0.2", r.CPU)
 	}
 
 	// Memory usage rises when the child allocates.

@@ -69,3 +69,15 @@ func dirExists(path []byte) bool {
 }
 
 const supported = true
+
+// fileExists reports whether a NUL-terminated path exists, without opening
+// it for reading.
+func fileExists(path []byte) bool {
+	r, _, errno := unix.Syscall6(unix.SYS_OPENAT, uintptr(atFDCWD), uintptr(unsafe.Pointer(&path[0])),
+		uintptr(unix.O_RDONLY|unix.O_CLOEXEC|unix.O_PATH), 0, 0, 0)
+	if errno != 0 {
+		return false
+	}
+	sysClose(int(r))
+	return true
+}

@@ -11,5 +11,6 @@ func sysRead(fd int, b []byte) (int, error)  { return 0, ErrNotSupported }
 func sysClose(fd int)                        {}
 func isNotExist(err error) bool              { return false }
 func dirExists(path []byte) bool             { return false }
+func fileExists(path []byte) bool            { return false }
 
 const supported = false

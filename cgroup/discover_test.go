@@ -1,0 +1,91 @@
+package cgroup
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/rightsize/rightsize/procfs"
+)
+
+// resolveStrings runs discovery on file contents, with every cgroup2 mount
+// offering the given controllers.
+func resolveStrings(cgroupFile, mountinfo string, v2 ctrlMask) ([numControllers]rawLocation, Layout, []string, error) {
+	d := &discovery{arena: make([]byte, 0, arenaSize)}
+	data := []byte(cgroupFile)
+	if err := d.addCgroupFile(data); err != nil {
+		return [numControllers]rawLocation{}, "", nil, err
+	}
+	_, _ = procfs.ScanMountInfo(strings.NewReader(mountinfo), nil, func(v *procfs.MountInfoView) bool {
+		d.addMount(v)
+		return true
+	})
+	locs, err := d.resolve(func([]byte) (ctrlMask, error) { return v2, nil })
+	var dirs []string
+	for c := range locs {
+		if locs[c].ok {
+			dirs = append(dirs, string(appendDir(nil, &locs[c])))
+		} else {
+			dirs = append(dirs, "")
+		}
+	}
+	return locs, d.layout(), dirs, err
+}
+
+func TestResolveTable(t *testing.T) {
+	all := ctrlMask(1<<CPU | 1<<CPUSet | 1<<Memory | 1<<PIDs)
+	for _, tt := range []struct {
+		name, cgroup, mountinfo string
+		v2                      ctrlMask
+		cpuDir, memDir          string
+		layout                  Layout
+	}{
+		{"v1 bind mount", "4:cpu,cpuacct:/docker/abc\n5:memory:/docker/abc\n",
+			"1 0 0:1 /docker/abc /sys/fs/cgroup/cpu,cpuacct ro - cgroup cgroup rw,cpu,cpuacct\n2 0 0:2 /docker/abc /sys/fs/cgroup/memory ro - cgroup cgroup rw,memory\n",
+			0, "/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup/memory", LayoutV1},
+		{"v2 only, controller missing from cgroup.controllers", "0::/x\n",
+			"1 0 0:1 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n", 1 << CPU, "/sys/fs/cgroup/x", "", LayoutV2},
+		{"0:: line without a cgroup2 mount (runc on a hybrid host)", "4:memory:/a\n0::/a\n",
+			"2 0 0:2 /a /sys/fs/cgroup/memory ro - cgroup cgroup rw,memory\n", all, "", "/sys/fs/cgroup/memory", LayoutV1},
+		{"v1 line whose hierarchy is not mounted falls back to v2", "4:cpu:/a\n0::/b\n",
+			"1 0 0:1 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n", all, "/sys/fs/cgroup/b", "/sys/fs/cgroup/b", LayoutV2},
+		{"mount point with trailing slash content", "0::/a/b\n",
+			"1 0 0:1 /a /c rw - cgroup2 cgroup2 rw\n", all, "/c/b", "/c/b", LayoutV2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, layout, dirs, err := resolveStrings(tt.cgroup, tt.mountinfo, tt.v2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if dirs[CPU] != tt.cpuDir || dirs[Memory] != tt.memDir || layout != tt.layout {
+				t.Fatalf("cpu %q memory %q layout %q; want %q %q %q", dirs[CPU], dirs[Memory], layout, tt.cpuDir, tt.memDir, tt.layout)
+			}
+		})
+	}
+}
+
+// FuzzResolve feeds arbitrary cgroup and mountinfo contents through
+// discovery: it must not panic, and every directory it returns lies at or
+// below the mount point it chose.
+func FuzzResolve(f *testing.F) {
+	f.Add("4:cpu,cpuacct:/docker/abc\n0::/x\n", "1 0 0:1 /docker/abc /sys/fs/cgroup/cpu,cpuacct ro - cgroup cgroup rw,cpu,cpuacct\n3 0 0:3 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n")
+	f.Add("0::/../../x\n", "40 31 0:38 /../.. /cgroup-in rw - cgroup2 cgroup2 rw\n41 31 0:38 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n")
+	f.Add("0::/a b/c\n", `41 31 0:38 /a\040b /sys/fs/cgroup/my\040cg rw shared:1 - cgroup2 cgroup2 rw`+"\n")
+	f.Add("1:name=systemd:/\n", "1 0 0:1 /sand /sys/fs/cgroup/systemd rw - cgroup cgroup rw,name=systemd\n")
+	f.Fuzz(func(t *testing.T, cg, mi string) {
+		locs, _, _, err := resolveStrings(cg, mi, ^ctrlMask(0))
+		if err != nil {
+			return
+		}
+		for c := range locs {
+			l := &locs[c]
+			if !l.ok {
+				continue
+			}
+			dir := appendDir(nil, l)
+			if !bytes.HasPrefix(dir, l.mount.point) {
+				t.Fatalf("%s: dir %q not below mount point %q", Controller(c), dir, l.mount.point)
+			}
+		}
+	})
+}

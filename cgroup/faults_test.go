@@ -1,0 +1,229 @@
+package cgroup
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/rightsize/rightsize/procfs"
+)
+
+// copyTree copies a fixture tree into a temporary directory so a test can
+// grow or break files in it.
+func copyTree(t *testing.T, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		if info.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// heapGrowth runs fn and reports how many bytes it allocated in total.
+func heapGrowth(fn func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	fn()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// TestOversizedInput: a 100 MB mountinfo (junk and over-long lines around
+// the real ones) is streamed through a fixed buffer, and a 100 MB
+// memory.stat is refused as too large; neither makes memory grow with the
+// input.
+func TestOversizedInput(t *testing.T) {
+	skipUnlessLinux(t)
+	if testing.Short() {
+		t.Skip("writes 200 MB of temporary files")
+	}
+	root := copyTree(t, "testdata/v2-nested")
+	const size = 100 << 20
+
+	mi := filepath.Join(root, "proc/self/mountinfo")
+	real, err := os.ReadFile(mi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(mi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	junk := "9 1 0:9 / /var/lib/x rw - overlay overlay rw,lowerdir=" + strings.Repeat("/l", 40) + "\n"
+	long := "99 1 0:9 / /long rw - overlay overlay rw,lowerdir=" + strings.Repeat("/l:", 40000) + "\n"
+	written := 0
+	for written < size/2 {
+		n, _ := f.WriteString(junk)
+		written += n
+		if written%(1<<20) < len(junk) {
+			n, _ = f.WriteString(long)
+			written += n
+		}
+	}
+	f.Write(real)
+	for written < size {
+		n, _ := f.WriteString(junk)
+		written += n
+	}
+	f.Close()
+
+	stat := filepath.Join(root, "sys/fs/cgroup/a/b/memory.stat")
+	big := strings.Repeat("anon 1\n", size/7)
+	if err := os.WriteFile(stat, []byte(big), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	big = ""
+
+	var g *Group
+	grew := heapGrowth(func() {
+		g, err = Open(WithRoot(root))
+	})
+	if err != nil {
+		t.Fatalf("Open with a 100 MB mountinfo: %v", err)
+	}
+	defer g.Close()
+	t.Logf("Open over a %d MB mountinfo allocated %d KB", size>>20, grew>>10)
+	if grew > 1<<20 {
+		t.Errorf("Open allocated %d bytes for a 100 MB mountinfo; want a bounded amount", grew)
+	}
+	if lim, ok, err := g.CPULimit(); err != nil || !ok || lim.CPUs != 2 {
+		t.Fatalf("CPULimit = %+v %v %v after skipping junk lines", lim, ok, err)
+	}
+
+	var st Stats
+	grew = heapGrowth(func() { err = g.ReadStats(&st) })
+	if !errors.Is(err, procfs.ErrTooLarge) || !strings.Contains(err.Error(), stat) {
+		t.Fatalf("ReadStats over a 100 MB memory.stat: %v, want ErrTooLarge naming %s", err, stat)
+	}
+	t.Logf("ReadStats over a %d MB memory.stat allocated %d bytes and said: %v", size>>20, grew, err)
+	if grew > 64<<10 {
+		t.Errorf("ReadStats allocated %d bytes", grew)
+	}
+	if !st.Memory.HasUsage || st.Memory.HasWorkingSet || !st.CPU.HasUsage {
+		t.Errorf("other fields not filled around the failed file: %+v", st)
+	}
+}
+
+// TestConcurrentReads shares one handle between goroutines (run with -race).
+func TestConcurrentReads(t *testing.T) {
+	skipUnlessLinux(t)
+	g, err := Open(WithRoot("testdata/v2-nested"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var st Stats
+			for j := 0; j < 200; j++ {
+				if err := g.ReadStats(&st); err != nil {
+					errs <- err
+					return
+				}
+				lim, ok, err := g.CPULimit()
+				if err != nil || !ok || lim.CPUs != 2 {
+					errs <- errors.New("CPULimit changed under concurrency")
+					return
+				}
+				if st.Memory.Usage != 209715200 {
+					errs <- errors.New("memory usage corrupted under concurrency")
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
+
+// TestUnreadableFile: a file the process may not read gives an error naming
+// it, from the reader that needs it only. As root (who reads every file
+// whatever its mode) the test re-runs itself as nobody through setpriv.
+func TestUnreadableFile(t *testing.T) {
+	skipUnlessLinux(t)
+	root := os.Getenv("RIGHTSIZE_UNREADABLE_ROOT")
+	if root == "" {
+		dir, err := os.MkdirTemp("", "rightsize-unreadable-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		root = filepath.Join(dir, "tree")
+		if err := os.Rename(copyTree(t, "testdata/v2-nested"), root); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(filepath.Join(root, "sys/fs/cgroup/a/memory.max"), 0); err != nil {
+			t.Fatal(err)
+		}
+		if os.Geteuid() == 0 {
+			setpriv, err := exec.LookPath("setpriv")
+			if err != nil {
+				t.Skip("root reads files whatever their mode, and setpriv (util-linux) is not here to drop privileges")
+			}
+			bin := filepath.Join(dir, "cgroup.test")
+			data, err := os.ReadFile(os.Args[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(bin, data, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+				if err == nil && info.IsDir() {
+					os.Chmod(p, 0o755)
+				}
+				return nil
+			})
+			cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", bin, "-test.run=^TestUnreadableFile$", "-test.v")
+			cmd.Env = append(os.Environ(), "RIGHTSIZE_UNREADABLE_ROOT="+root)
+			out, err := cmd.CombinedOutput()
+			t.Logf("as nobody:\n%s", out)
+			if err != nil || !strings.Contains(string(out), "--- PASS: TestUnreadableFile") {
+				t.Fatalf("non-root run failed: %v", err)
+			}
+			return
+		}
+	}
+	p := filepath.Join(root, "sys/fs/cgroup/a/memory.max")
+	g, err := Open(WithRoot(root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	_, _, err = g.MemoryLimit()
+	var fe *Error
+	if !errors.As(err, &fe) || fe.Path != p || !errors.Is(err, os.ErrPermission) {
+		t.Fatalf("MemoryLimit with an unreadable file: %v", err)
+	}
+	if _, ok, err := g.CPULimit(); err != nil || !ok {
+		t.Fatalf("CPULimit affected by another file: %v", err)
+	}
+}
