@@ -302,3 +302,28 @@ func contains(cs []Controller, c Controller) bool {
 	}
 	return false
 }
+
+func TestFiles(t *testing.T) {
+	skipUnlessLinux(t)
+	g, err := Open(WithRoot("testdata/v2-nested"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	files := g.Files()
+	want := map[string]bool{
+		"/sys/fs/cgroup/cgroup.controllers": true,
+		"/sys/fs/cgroup/a/cpu.max":          true,
+		"/sys/fs/cgroup/a/b/memory.stat":    true,
+		"/sys/fs/cgroup/a/b/io.pressure":    true,
+	}
+	for _, f := range files {
+		delete(want, f)
+		if filepath.IsAbs(f) == false {
+			t.Errorf("relative path %q", f)
+		}
+	}
+	if len(want) != 0 {
+		t.Errorf("Files() = %q lacks %v", files, want)
+	}
+}
