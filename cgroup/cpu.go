@@ -35,11 +35,28 @@ func (g *Group) CPULimit() (lim CPULimit, ok bool, err error) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	best := math.Inf(1)
 	n := len(g.levels[CPU])
 	if g.locs[CPU].Version == 1 {
 		n = g.v1Levels(CPU)
 	}
+	return g.cpuLimit(n)
+}
+
+// LeafCPULimit returns the CPU limit of the process's own cgroup only,
+// ignoring its ancestors: what the Go runtime (1.25+) and automaxprocs read.
+// Compare with CPULimit to see a parent's limit they miss.
+func (g *Group) LeafCPULimit() (CPULimit, bool, error) {
+	if !g.have[CPU] {
+		return CPULimit{}, false, nil
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.cpuLimit(1)
+}
+
+// cpuLimit returns the smallest limit over the first n levels.
+func (g *Group) cpuLimit(n int) (lim CPULimit, ok bool, err error) {
+	best := math.Inf(1)
 	for li := 0; li < n; li++ {
 		var quota, period int64
 		var limited bool

@@ -82,11 +82,7 @@ func (d *discovery) addCgroupFile(data []byte) error {
 		}
 		for rest := list; len(rest) > 0; {
 			var name []byte
-			if i := bytes.IndexByte(rest, ','); i >= 0 {
-				name, rest = rest[:i], rest[i+1:]
-			} else {
-				name, rest = rest, nil
-			}
+			name, rest, _ = bytes.Cut(rest, []byte(","))
 			if c, ok := controllerByName(name); ok && c != Unified {
 				d.v1Path[c] = path
 			}
@@ -118,11 +114,7 @@ func (d *discovery) addMount(v *procfs.MountInfoView) {
 	if !v2 {
 		for rest := v.SuperOptions; len(rest) > 0; {
 			var opt []byte
-			if i := bytes.IndexByte(rest, ','); i >= 0 {
-				opt, rest = rest[:i], rest[i+1:]
-			} else {
-				opt, rest = rest, nil
-			}
+			opt, rest, _ = bytes.Cut(rest, []byte(","))
 			if c, ok := controllerByName(opt); ok {
 				m.ctrls |= 1 << c
 			}

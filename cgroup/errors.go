@@ -17,6 +17,11 @@ var (
 	// "no limit" instead (ok=false, nil error): nothing enforces one.
 	ErrNotAvailable = errors.New("cgroup: controller not available")
 
+	// ErrRemoved is wrapped when the directory of the process's cgroup no
+	// longer exists: the cgroup was removed after the process was moved out
+	// of it. Open a new handle (Moved reports a move).
+	ErrRemoved = errors.New("cgroup directory does not exist (cgroup removed or process moved)")
+
 	// ErrMalformed is wrapped by every error about a file whose content is
 	// not in the kernel's format. It is the same value as
 	// procfs.ErrMalformed.

@@ -2,6 +2,7 @@ package cgroup
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -325,5 +326,44 @@ func TestFiles(t *testing.T) {
 	}
 	if len(want) != 0 {
 		t.Errorf("Files() = %q lacks %v", files, want)
+	}
+}
+
+func TestLeafCPULimitAndMoved(t *testing.T) {
+	skipUnlessLinux(t)
+	g, err := Open(WithRoot("testdata/v2-nested"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if _, ok, err := g.LeafCPULimit(); ok || err != nil {
+		t.Errorf("LeafCPULimit: leaf says max, got ok=%v err=%v", ok, err)
+	}
+	g2, err := Open(WithRoot("testdata/v2-leaf-tighter"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g2.Close()
+	if l, ok, err := g2.LeafCPULimit(); !ok || err != nil || l.CPUs != 0.5 {
+		t.Errorf("LeafCPULimit = %+v %v %v", l, ok, err)
+	}
+	moved, err := g.Moved()
+	if err != nil || moved {
+		t.Errorf("Moved = %v %v on an unchanged tree", moved, err)
+	}
+	if n := testing.AllocsPerRun(20, func() { g.Moved() }); n != 0 {
+		t.Errorf("Moved allocates %v", n)
+	}
+	root := copyTree(t, "testdata/v2-nested")
+	g3, err := Open(WithRoot(root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g3.Close()
+	if err := os.WriteFile(filepath.Join(root, "proc/self/cgroup"), []byte("0::/a\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if moved, err := g3.Moved(); err != nil || !moved {
+		t.Errorf("Moved = %v %v after the cgroup file changed", moved, err)
 	}
 }

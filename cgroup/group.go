@@ -1,6 +1,7 @@
 package cgroup
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -111,6 +112,10 @@ type Group struct {
 	have   [numControllers]bool
 	levels [numControllers][]level // [0] is the process's cgroup
 	closed bool
+	// cgroupFile is /proc/<pid>/cgroup as read at Open, and cgroupFD a
+	// descriptor on it kept for Moved (descriptor+1; 0 when not open).
+	cgroupFile []byte
+	cgroupFD   int
 	// topIsRoot caches whether the last level of a v1 controller is the
 	// real root of its hierarchy: 0 not checked yet, 1 yes, -1 no.
 	topIsRoot [numControllers]int8
@@ -201,6 +206,7 @@ func (g *Group) discover(s *scratch) error {
 	if err := d.addCgroupFile(s.cgroup[:n]); err != nil {
 		return &Error{Path: g.join(cgroupFile), Err: err}
 	}
+	g.cgroupFile = append(make([]byte, 0, n), s.cgroup[:n]...)
 
 	fd, err := g.openRel(mountinfoFile)
 	if err != nil {
@@ -417,8 +423,40 @@ func (g *Group) Close() error {
 			}
 		}
 	}
+	if g.cgroupFD > 0 {
+		sysClose(g.cgroupFD - 1)
+		g.cgroupFD = 0
+	}
 	g.closed = true
 	return nil
+}
+
+// Moved reports whether the process is now in other cgroups than at Open
+// (/proc/<pid>/cgroup changed): the handle then reads the old cgroups, and a
+// new one should be opened. It re-reads the file through a kept descriptor
+// into the handle's buffer and allocates nothing.
+func (g *Group) Moved() (bool, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return false, errClosed
+	}
+	rel := "proc/self/cgroup"
+	if g.pid != "self" {
+		rel = "proc/" + g.pid + "/cgroup"
+	}
+	if g.cgroupFD <= 0 {
+		fd, err := g.openRel(rel)
+		if err != nil {
+			return false, err
+		}
+		g.cgroupFD = fd + 1
+	}
+	n, err := sysPread(g.cgroupFD-1, g.buf[:])
+	if err != nil {
+		return false, &Error{Path: g.join(rel), Err: fmt.Errorf("read: %w", err)}
+	}
+	return !bytes.Equal(g.buf[:n], g.cgroupFile), nil
 }
 
 var (
@@ -454,7 +492,7 @@ func (g *Group) read(c Controller, li int, id fileID) (data []byte, present bool
 		if err != nil {
 			if isNotExist(err) {
 				if li == 0 && !g.leafExists(c) {
-					return nil, false, &Error{Path: filepath.Join(g.root, lv.dir), Err: errors.New("cgroup directory does not exist (cgroup removed or process moved)")}
+					return nil, false, &Error{Path: filepath.Join(g.root, lv.dir), Err: ErrRemoved}
 				}
 				lv.fds[id] = -int32(errnoOf(err))
 				return nil, false, nil

@@ -124,11 +124,7 @@ func parseCPUMax(data []byte) (quota, period int64, limited bool, err error) {
 func flatKeyed(data []byte, fn func(key []byte, val uint64)) error {
 	for len(data) > 0 {
 		var line []byte
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			line, data = data, nil
-		}
+		line, data, _ = bytes.Cut(data, []byte("\n"))
 		if len(line) == 0 {
 			continue
 		}
@@ -184,11 +180,7 @@ func parsePSI(data []byte, p *PSI) error {
 	haveSome := false
 	for len(data) > 0 {
 		var line []byte
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			line, data = data, nil
-		}
+		line, data, _ = bytes.Cut(data, []byte("\n"))
 		if len(line) == 0 {
 			continue
 		}

@@ -53,11 +53,7 @@ func ScanCgroup(data []byte, fn func(id int, controllers, path []byte) error) er
 	seen := false
 	for len(data) > 0 {
 		var line []byte
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			line, data = data, nil
-		}
+		line, data, _ = bytes.Cut(data, []byte("\n"))
 		lineNo++
 		if len(line) == 0 && len(data) == 0 {
 			break // trailing newline

@@ -9,11 +9,7 @@ func ParseEnviron(data []byte) []string {
 	var env []string
 	for len(data) > 0 {
 		var e []byte
-		if i := bytes.IndexByte(data, 0); i >= 0 {
-			e, data = data[:i], data[i+1:]
-		} else {
-			e, data = data, nil
-		}
+		e, data, _ = bytes.Cut(data, []byte{0})
 		if len(e) > 0 {
 			env = append(env, string(e))
 		}

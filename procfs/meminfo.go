@@ -20,11 +20,7 @@ func ParseMeminfo(data []byte) (Meminfo, error) {
 	haveTotal := false
 	for len(data) > 0 {
 		var line []byte
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			line, data = data, nil
-		}
+		line, data, _ = bytes.Cut(data, []byte("\n"))
 		key, val, ok := bytes.Cut(line, []byte(":"))
 		if !ok {
 			continue

@@ -28,11 +28,7 @@ func ParseStatus(data []byte) (Status, error) {
 	found := false
 	for len(data) > 0 {
 		var line []byte
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			line, data = data, nil
-		}
+		line, data, _ = bytes.Cut(data, []byte("\n"))
 		key, val, ok := bytes.Cut(line, []byte(":"))
 		if !ok {
 			continue

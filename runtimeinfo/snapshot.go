@@ -370,44 +370,11 @@ func (r *reader) leafCPU() (CPUQuota, bool) {
 	if r.g == nil {
 		return CPUQuota{}, false
 	}
-	loc, ok := r.g.Location(cgroup.CPU)
-	if !ok {
+	l, ok, err := r.g.LeafCPULimit()
+	if err != nil || !ok {
 		return CPUQuota{}, false
 	}
-	read := func(name string) (string, bool) {
-		b, err := os.ReadFile(r.cgPath(loc.Dir, name))
-		if err != nil {
-			return "", false
-		}
-		return string(trimSpace(b)), true
-	}
-	if loc.Version == 2 {
-		s, ok := read("cpu.max")
-		if !ok {
-			return CPUQuota{}, false
-		}
-		var q, p int64
-		var qs string
-		if _, err := fmt.Sscanf(s, "%s %d", &qs, &p); err != nil || qs == "max" {
-			return CPUQuota{}, false
-		}
-		q, err := strconv.ParseInt(qs, 10, 64)
-		if err != nil || q <= 0 || p <= 0 {
-			return CPUQuota{}, false
-		}
-		return CPUQuota{q, p}, true
-	}
-	qs, ok1 := read("cpu.cfs_quota_us")
-	ps, ok2 := read("cpu.cfs_period_us")
-	if !ok1 || !ok2 {
-		return CPUQuota{}, false
-	}
-	q, err1 := strconv.ParseInt(qs, 10, 64)
-	p, err2 := strconv.ParseInt(ps, 10, 64)
-	if err1 != nil || err2 != nil || q <= 0 || p <= 0 {
-		return CPUQuota{}, false
-	}
-	return CPUQuota{q, p}, true
+	return CPUQuota{l.Quota, l.Period}, true
 }
 
 func trimSpace(b []byte) []byte {

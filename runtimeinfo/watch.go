@@ -1,11 +1,9 @@
 package runtimeinfo
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
-	"os"
 	"runtime"
 	"runtime/debug"
 	"time"
@@ -73,51 +71,28 @@ type watcher struct {
 	primed bool
 	broken bool
 
-	cgFile  *os.File
-	cgBuf   [8 << 10]byte
-	cgLast  [8 << 10]byte
-	cgLastN int
-
 	lastErr string
 }
 
 func newWatcher(cfg *config) *watcher {
 	w := &watcher{cfg: cfg, r: newReader(cfg)}
 	w.t = tuner{cfg: cfg, r: w.r}
-	if f, err := os.Open(w.r.fs.Path("proc/self/cgroup")); err == nil {
-		w.cgFile = f
-		w.cgLastN, _ = w.readCgroupFile(w.cgLast[:])
-	}
 	return w
 }
 
 func (w *watcher) close() {
-	if w.cgFile != nil {
-		w.cgFile.Close()
-	}
 	w.r.close()
 }
 
-func (w *watcher) readCgroupFile(buf []byte) (int, bool) {
-	n, err := w.cgFile.ReadAt(buf, 0)
-	if err != nil && n == 0 {
-		return 0, false
-	}
-	return n, true
-}
-
-// moved reports whether /proc/self/cgroup changed since the last tick.
+// moved reports whether the process moved to other cgroups since the
+// handle was opened (the handle re-reads /proc/self/cgroup without
+// allocating).
 func (w *watcher) moved() bool {
-	if w.cgFile == nil {
+	if w.r.g == nil {
 		return false
 	}
-	n, ok := w.readCgroupFile(w.cgBuf[:])
-	if !ok || bytes.Equal(w.cgBuf[:n], w.cgLast[:w.cgLastN]) {
-		return false
-	}
-	copy(w.cgLast[:], w.cgBuf[:n])
-	w.cgLastN = n
-	return true
+	moved, err := w.r.g.Moved()
+	return err == nil && moved
 }
 
 // read fills p without allocating when every read succeeds.
