@@ -292,13 +292,13 @@ func (g *Group) CPUUsage() (time.Duration, error) {
 type Throttling struct {
 	// Periods is the number of enforcement periods that have elapsed with
 	// runnable tasks (nr_periods).
-	Periods uint64
+	Periods uint64 `json:"periods"`
 	// ThrottledPeriods is the number of those in which the group was
 	// throttled (nr_throttled).
-	ThrottledPeriods uint64
+	ThrottledPeriods uint64 `json:"throttledPeriods"`
 	// ThrottledTime is the total time tasks were throttled (v1
 	// throttled_time in ns, v2 throttled_usec).
-	ThrottledTime time.Duration
+	ThrottledTime time.Duration `json:"throttledTimeNs"`
 }
 
 // CPUThrottling reads the throttling counters from cpu.stat. It returns

@@ -162,17 +162,19 @@ func v1Unlimited(v int64) bool {
 //	some avg10=0.00 avg60=0.00 avg300=0.00 total=0
 //	full avg10=0.00 avg60=0.00 avg300=0.00 total=0
 type PSI struct {
-	Some PSILine
+	Some PSILine `json:"some"`
 	// Full is absent (HasFull false) in cpu.pressure before Linux 5.13.
-	Full    PSILine
-	HasFull bool
+	Full    PSILine `json:"full"`
+	HasFull bool    `json:"hasFull"`
 }
 
 // PSILine holds the averages (percent of wall time over 10 s, 60 s, 300 s)
 // and the total stall time in microseconds.
 type PSILine struct {
-	Avg10, Avg60, Avg300 float64
-	TotalMicros          uint64
+	Avg10       float64 `json:"avg10"`
+	Avg60       float64 `json:"avg60"`
+	Avg300      float64 `json:"avg300"`
+	TotalMicros uint64  `json:"totalMicros"`
 }
 
 func parsePSI(data []byte, p *PSI) error {

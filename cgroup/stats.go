@@ -11,39 +11,39 @@ import (
 // (no pressure files on v1, no memory.peak before Linux 5.19) is left unset
 // without an error.
 type Stats struct {
-	CPU      CPUStats
-	Memory   MemoryStats
-	PIDs     PIDsStats
-	Pressure PressureStats
+	CPU      CPUStats      `json:"cpu"`
+	Memory   MemoryStats   `json:"memory"`
+	PIDs     PIDsStats     `json:"pids"`
+	Pressure PressureStats `json:"pressure"`
 }
 
 // CPUStats holds CPU usage and throttling.
 type CPUStats struct {
-	HasUsage      bool
-	Usage         time.Duration
-	HasThrottling bool
-	Throttling    Throttling
+	HasUsage      bool          `json:"hasUsage"`
+	Usage         time.Duration `json:"usageNs"`
+	HasThrottling bool          `json:"hasThrottling"`
+	Throttling    Throttling    `json:"throttling"`
 }
 
 // MemoryStats holds memory usage.
 type MemoryStats struct {
-	HasUsage bool
+	HasUsage bool `json:"hasUsage"`
 	// Usage is memory.current (v2) or memory.usage_in_bytes (v1).
-	Usage int64
+	Usage int64 `json:"usage"`
 
-	HasWorkingSet bool
+	HasWorkingSet bool `json:"hasWorkingSet"`
 	// WorkingSet is Usage minus inactive_file (v1 total_inactive_file),
 	// floored at 0: what the kubelet evicts on.
-	WorkingSet   int64
-	InactiveFile int64
+	WorkingSet   int64 `json:"workingSet"`
+	InactiveFile int64 `json:"inactiveFile"`
 
-	HasPeak bool
+	HasPeak bool `json:"hasPeak"`
 	// Peak is memory.peak (v2, Linux 5.19+) or memory.max_usage_in_bytes
 	// (v1).
-	Peak int64
+	Peak int64 `json:"peak"`
 
-	HasEvents bool
-	Events    MemoryEvents
+	HasEvents bool         `json:"hasEvents"`
+	Events    MemoryEvents `json:"events"`
 }
 
 // MemoryEvents counts memory limit events of the process's cgroup
@@ -51,20 +51,27 @@ type MemoryStats struct {
 // limit), Max is memory.failcnt (times usage hit the limit) and OOM and
 // OOMKill are memory.oom_control's oom_kill (Linux 4.13+).
 type MemoryEvents struct {
-	High, Max, OOM, OOMKill uint64
+	High    uint64 `json:"high"`
+	Max     uint64 `json:"max"`
+	OOM     uint64 `json:"oom"`
+	OOMKill uint64 `json:"oomKill"`
 }
 
 // PIDsStats holds the task count.
 type PIDsStats struct {
-	HasCurrent bool
-	Current    int64
+	HasCurrent bool  `json:"hasCurrent"`
+	Current    int64 `json:"current"`
 }
 
 // PressureStats holds the v2 PSI files of the process's unified cgroup (also
 // present on hybrid hosts).
 type PressureStats struct {
-	HasCPU, HasMemory, HasIO bool
-	CPU, Memory, IO          PSI
+	HasCPU    bool `json:"hasCPU"`
+	HasMemory bool `json:"hasMemory"`
+	HasIO     bool `json:"hasIO"`
+	CPU       PSI  `json:"cpu"`
+	Memory    PSI  `json:"memory"`
+	IO        PSI  `json:"io"`
 }
 
 // ReadStats refreshes st: CPU usage and throttling, memory usage, working

@@ -13,10 +13,10 @@ import (
 // itself.
 type RuntimeMode struct {
 	// GoVersion is runtime.Version().
-	GoVersion string `json:"go_version"`
+	GoVersion string `json:"goVersion"`
 	// ContainerAware is set when the runtime's default GOMAXPROCS follows
 	// the cgroup CPU limit (Go 1.25+ with containermaxprocs=1).
-	ContainerAware bool `json:"container_aware"`
+	ContainerAware bool `json:"containerAware"`
 	// Updates is set when the runtime also re-reads the limit about every
 	// second (Go 1.25+ with updatemaxprocs=1).
 	Updates bool `json:"updates"`

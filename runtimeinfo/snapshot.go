@@ -67,7 +67,7 @@ func (s Source) String() string {
 // CPU is an amount of CPU and its source.
 type CPU struct {
 	CPUs     float64 `json:"cpus"`
-	MilliCPU int64   `json:"millicpu"`
+	MilliCPU int64   `json:"milliCPU"`
 	// Quota and Period are the kernel's (µs), or millis and 1000 for an
 	// environment value.
 	Quota  int64 `json:"quota"`
@@ -96,30 +96,30 @@ type Snapshot struct {
 	Layout cgroup.Layout `json:"layout"`
 	// CPULimit is the smallest CPU quota over the process's cgroup and its
 	// ancestors, or the Downward API value when the cgroup shows none.
-	CPULimit *CPU `json:"cpu_limit,omitempty"`
+	CPULimit *CPU `json:"cpuLimit,omitempty"`
 	// CPURequest is the request recovered from cpu.shares / cpu.weight
 	// (meaningful in Kubernetes), or the Downward API value.
-	CPURequest *CPU `json:"cpu_request,omitempty"`
+	CPURequest *CPU `json:"cpuRequest,omitempty"`
 	// CPUs is the number of CPUs the process may run on: its affinity
 	// mask, bounded by the cgroup cpuset.
 	CPUs Count `json:"cpus"`
 	// NumCPU is runtime.NumCPU() (live root only).
-	NumCPU int `json:"num_cpu,omitempty"`
+	NumCPU int `json:"numCPU,omitempty"`
 	// MemoryLimit is the smallest hard limit over the hierarchy, or the
 	// Downward API value when the cgroup shows none.
-	MemoryLimit *Bytes `json:"memory_limit,omitempty"`
+	MemoryLimit *Bytes `json:"memoryLimit,omitempty"`
 	// MemoryHigh is the v2 memory.high throttle limit.
-	MemoryHigh *Bytes `json:"memory_high,omitempty"`
+	MemoryHigh *Bytes `json:"memoryHigh,omitempty"`
 	// MemoryRequest comes from the Downward API only.
-	MemoryRequest *Bytes `json:"memory_request,omitempty"`
+	MemoryRequest *Bytes `json:"memoryRequest,omitempty"`
 	// HostMemory is MemTotal from /proc/meminfo.
-	HostMemory *Bytes `json:"host_memory,omitempty"`
+	HostMemory *Bytes `json:"hostMemory,omitempty"`
 	// PIDsLimit is the smallest pids.max over the hierarchy.
-	PIDsLimit *Count `json:"pids_limit,omitempty"`
+	PIDsLimit *Count `json:"pidsLimit,omitempty"`
 	// Stats holds usage, working set, throttling, pids and pressure.
 	Stats cgroup.Stats `json:"stats"`
 	// Mode is the Go runtime's GOMAXPROCS mode.
-	Mode RuntimeMode `json:"runtime_mode"`
+	Mode RuntimeMode `json:"runtimeMode"`
 	// Errors lists values that could not be read, each naming its file.
 	Errors []string `json:"errors,omitempty"`
 
