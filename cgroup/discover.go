@@ -177,7 +177,7 @@ func (d *discovery) bestMount(path []byte, match func(*cgMount) bool) (idx int, 
 	best, bestScore := -1, -1
 	for i := 0; i < d.n; i++ {
 		m := &d.mounts[i]
-		if !match(m) {
+		if !match(m) || d.shadowed(i) {
 			continue
 		}
 		score := 0
@@ -195,6 +195,19 @@ func (d *discovery) bestMount(path []byte, match func(*cgMount) bool) (idx int, 
 		return 0, false, false
 	}
 	return best, bestScore >= 2, true
+}
+
+// shadowed reports whether a later mount sits on the same mount point as
+// mount i: mountinfo lists mounts in the order they were made, and a mount
+// over an existing mount point hides the earlier one (runc's bind-mounted
+// cgroup view under a bind of the host's /sys/fs/cgroup, for example).
+func (d *discovery) shadowed(i int) bool {
+	for j := i + 1; j < d.n; j++ {
+		if bytes.Equal(d.mounts[j].point, d.mounts[i].point) {
+			return true
+		}
+	}
+	return false
 }
 
 // rawLocation is a resolved location whose fields alias scratch memory.

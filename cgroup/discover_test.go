@@ -49,6 +49,9 @@ func TestResolveTable(t *testing.T) {
 			"2 0 0:2 /a /sys/fs/cgroup/memory ro - cgroup cgroup rw,memory\n", all, "", "/sys/fs/cgroup/memory", LayoutV1},
 		{"v1 line whose hierarchy is not mounted falls back to v2", "4:cpu:/a\n0::/b\n",
 			"1 0 0:1 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n", all, "/sys/fs/cgroup/b", "/sys/fs/cgroup/b", LayoutV2},
+		{"a later mount on the same point hides the earlier one", "4:cpu:/kubepods/pod1/c1\n",
+			"1 0 0:1 /kubepods/pod1/c1 /sys/fs/cgroup/cpu ro - cgroup cgroup rw,cpu\n2 0 0:1 / /sys/fs/cgroup/cpu ro - cgroup cgroup rw,cpu\n",
+			0, "/sys/fs/cgroup/cpu/kubepods/pod1/c1", "", LayoutV1},
 		{"mount point with trailing slash content", "0::/a/b\n",
 			"1 0 0:1 /a /c rw - cgroup2 cgroup2 rw\n", all, "/c/b", "/c/b", LayoutV2},
 	} {

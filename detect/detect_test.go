@@ -33,6 +33,8 @@ var fixtureTests = []struct {
 	{"docker-v1", Env{Container: true, Runtime: "docker"}, []string{"cgroup", "mountinfo", "dockerenv"}, false},
 	{"docker-v2-cgroupns", Env{Container: true, Runtime: "docker"}, []string{"cgroup", "mountinfo", "dockerenv"}, false},
 	{"docker-systemd", Env{Container: true, Runtime: "docker"}, []string{"cgroup", "mountinfo", "dockerenv"}, false},
+	// runc without markers: only the bind-mounted cgroup view tells.
+	{"runc-v1-plain", Env{Container: true}, []string{"cgroup", "mountinfo"}, false},
 	{"podman-rootless", Env{Container: true, Runtime: "podman"}, []string{"cgroup", "mountinfo", "containerenv", "init-environ"}, false},
 	{"podman-crun", Env{Container: true, Runtime: "podman"}, []string{"cgroup", "containerenv", "init-environ"}, false},
 	{"lxc", Env{Container: true, Runtime: "lxc"}, []string{"init-environ", "systemd-container"}, false},

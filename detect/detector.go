@@ -290,7 +290,11 @@ func (d *detector) checkMountInfo() {
 	defer f.Close()
 	type mount struct{ point, root string }
 	var mounts []mount
+	var cgroupView *mount // a cgroup mount showing only part of its hierarchy
 	_, err = procfs.ScanMountInfo(f, nil, func(v *procfs.MountInfoView) bool {
+		if cgroupView == nil && (string(v.FSType) == "cgroup" || string(v.FSType) == "cgroup2") && string(v.Root) != "/" {
+			cgroupView = &mount{string(v.MountPoint), string(v.Root)}
+		}
 		switch string(v.MountPoint) {
 		case etcHosts, etcHostname, etcResolv, termLog, saDir, saDirRun:
 			mounts = append(mounts, mount{string(v.MountPoint), string(v.Root)})
@@ -304,6 +308,15 @@ func (d *detector) checkMountInfo() {
 		// The mounts seen before the failure are still evidence.
 	}
 	const src = "/proc/self/mountinfo"
+	if cgroupView != nil {
+		// A host mounts cgroupfs from the hierarchy's root; a container
+		// runtime without a cgroup namespace bind-mounts the container's
+		// own cgroup instead (docker and runc on cgroup v1), so the mount
+		// root is that cgroup. It says "a container", not which runtime.
+		source := fmt.Sprintf("%s (%s)", src, cgroupView.point)
+		d.generic = append(d.generic, claim{"container", medium, source})
+		d.note("mountinfo", "%s: %s is mounted from cgroup %q, not the hierarchy's root (medium): a container's bind-mounted cgroup view", src, cgroupView.point, clip(cgroupView.root))
+	}
 	for _, m := range mounts {
 		source := fmt.Sprintf("%s (%s)", src, m.point)
 		switch m.point {

@@ -100,6 +100,10 @@ type Config struct {
 	CgroupNamespace bool
 	// ReadOnlyRootfs mounts the rootfs read-only (root.readonly).
 	ReadOnlyRootfs bool
+	// OOMScoreAdj is process.oomScoreAdj, as the kubelet sets it by QoS
+	// class (-997 Guaranteed, 1000 BestEffort, 2..999 Burstable); nil
+	// leaves it inherited.
+	OOMScoreAdj *int
 
 	// Files maps guest paths to host files copied into the rootfs with
 	// their permission bits (for binaries, which must be static).

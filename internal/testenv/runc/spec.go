@@ -32,6 +32,7 @@ type ociProcess struct {
 	Capabilities    *ociCapabilities `json:"capabilities,omitempty"`
 	Rlimits         []ociRlimit      `json:"rlimits,omitempty"`
 	NoNewPrivileges bool             `json:"noNewPrivileges"`
+	OOMScoreAdj     *int             `json:"oomScoreAdj,omitempty"`
 }
 
 type ociUser struct {
@@ -129,6 +130,7 @@ func buildSpec(cfg *Config) ociSpec {
 			Capabilities:    &ociCapabilities{Bounding: caps, Effective: caps, Permitted: caps},
 			Rlimits:         []ociRlimit{{Type: "RLIMIT_NOFILE", Hard: 1024, Soft: 1024}},
 			NoNewPrivileges: true,
+			OOMScoreAdj:     cfg.OOMScoreAdj,
 		},
 		Root:     ociRoot{Path: "rootfs", Readonly: cfg.ReadOnlyRootfs},
 		Hostname: hostname,
