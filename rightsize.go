@@ -112,13 +112,7 @@ func settingsFromEnv(env []string) settings {
 		v, ok := procfs.Getenv(env, k)
 		return strings.TrimSpace(v), ok && strings.TrimSpace(v) != ""
 	}
-	isOff := func(v string) bool {
-		switch strings.ToLower(v) {
-		case "off", "0", "false", "no", "disable", "disabled":
-			return true
-		}
-		return false
-	}
+	isOff := runtimeinfo.IsOff
 	warn := func(k, v, why string) {
 		s.warnings = append(s.warnings, k+"="+strconv.Quote(v)+": "+why+"; default used")
 	}
@@ -129,34 +123,9 @@ func settingsFromEnv(env []string) settings {
 	if v, ok := get("RIGHTSIZE_LOG"); ok && isOff(v) {
 		s.logOff = true
 	}
-	if v, ok := get("RIGHTSIZE_CPU_POLICY"); ok {
-		if p, ok := runtimeinfo.ParseCPUPolicy(strings.ToLower(v)); ok {
-			s.opts = append(s.opts, runtimeinfo.WithCPUPolicy(p))
-		} else {
-			warn("RIGHTSIZE_CPU_POLICY", v, "want ceil, floor or runtime")
-		}
-	}
-	if v, ok := get("RIGHTSIZE_MIN_PROCS"); ok {
-		if n, err := strconv.Atoi(v); err == nil && n >= 1 {
-			s.opts = append(s.opts, runtimeinfo.WithMinProcs(n))
-		} else {
-			warn("RIGHTSIZE_MIN_PROCS", v, "want a positive integer")
-		}
-	}
-	if v, ok := get("RIGHTSIZE_MEMORY_RATIO"); ok {
-		if r, err := strconv.ParseFloat(v, 64); err == nil && r > 0 && r <= 1 {
-			s.opts = append(s.opts, runtimeinfo.WithMemoryRatio(r))
-		} else {
-			warn("RIGHTSIZE_MEMORY_RATIO", v, "want a number in (0, 1]")
-		}
-	}
-	if v, ok := get("RIGHTSIZE_MEMORY_RESERVE_BYTES"); ok {
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
-			s.opts = append(s.opts, runtimeinfo.WithMemoryReserve(n))
-		} else {
-			warn("RIGHTSIZE_MEMORY_RESERVE_BYTES", v, "want a positive integer")
-		}
-	}
+	opts, warnings := runtimeinfo.OptionsFromEnv(env)
+	s.opts = append(s.opts, opts...)
+	s.warnings = append(s.warnings, warnings...)
 	if v, ok := get("RIGHTSIZE_WATCH_INTERVAL"); ok {
 		if isOff(v) {
 			s.interval = 0
@@ -165,12 +134,6 @@ func settingsFromEnv(env []string) settings {
 		} else {
 			warn("RIGHTSIZE_WATCH_INTERVAL", v, "want a duration such as 1s, or off")
 		}
-	}
-	if v, ok := get("RIGHTSIZE_GOMAXPROCS"); ok && isOff(v) {
-		s.opts = append(s.opts, runtimeinfo.WithGOMAXPROCS(false))
-	}
-	if v, ok := get("RIGHTSIZE_GOMEMLIMIT"); ok && isOff(v) {
-		s.opts = append(s.opts, runtimeinfo.WithGOMEMLIMIT(false))
 	}
 	return s
 }

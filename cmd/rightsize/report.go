@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -632,32 +631,7 @@ func (c *collector) policyOptions() ([]string, []runtimeinfo.Option) {
 	} else {
 		env, _ = procfs.NewFS(c.root).Environ("self")
 	}
-	get := func(k string) (string, bool) {
-		v, ok := procfs.Getenv(env, k)
-		v = strings.TrimSpace(v)
-		return v, ok && v != ""
-	}
-	var opts []runtimeinfo.Option
-	if v, ok := get("RIGHTSIZE_CPU_POLICY"); ok {
-		if p, ok := runtimeinfo.ParseCPUPolicy(strings.ToLower(v)); ok {
-			opts = append(opts, runtimeinfo.WithCPUPolicy(p))
-		}
-	}
-	if v, ok := get("RIGHTSIZE_MIN_PROCS"); ok {
-		if n, err := strconv.Atoi(v); err == nil && n >= 1 {
-			opts = append(opts, runtimeinfo.WithMinProcs(n))
-		}
-	}
-	if v, ok := get("RIGHTSIZE_MEMORY_RATIO"); ok {
-		if f, err := strconv.ParseFloat(v, 64); err == nil && f > 0 && f <= 1 {
-			opts = append(opts, runtimeinfo.WithMemoryRatio(f))
-		}
-	}
-	if v, ok := get("RIGHTSIZE_MEMORY_RESERVE_BYTES"); ok {
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
-			opts = append(opts, runtimeinfo.WithMemoryReserve(n))
-		}
-	}
+	opts, _ := runtimeinfo.OptionsFromEnv(env)
 	return env, opts
 }
 
