@@ -98,6 +98,24 @@ func BenchmarkReadStats(b *testing.B) {
 	}
 }
 
+// BenchmarkReadStatsCore is the periodic refresh: CPU usage and throttling,
+// memory usage and working set, pids (ReadStatsOf with StatsCore).
+func BenchmarkReadStatsCore(b *testing.B) {
+	g := openLive(b)
+	defer g.Close()
+	var st Stats
+	if err := g.ReadStatsOf(&st, StatsCore); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := g.ReadStatsOf(&st, StatsCore); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkColdDiscovery is what a process pays once: parse
 // /proc/self/cgroup and mountinfo, resolve the directories, read the CPU
 // and memory limits, close.
@@ -129,6 +147,7 @@ func TestWarmReadsDoNotAllocate(t *testing.T) {
 	var st Stats
 	for name, fn := range map[string]func(){
 		"ReadStats":   func() { _ = g.ReadStats(&st) },
+		"StatsCore":   func() { _ = g.ReadStatsOf(&st, StatsCore) },
 		"CPULimit":    func() { _, _, _ = g.CPULimit() },
 		"MemoryLimit": func() { _, _, _ = g.MemoryLimit() },
 		"MemoryHigh":  func() { _, _, _ = g.MemoryHigh() },

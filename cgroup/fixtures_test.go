@@ -367,3 +367,28 @@ func TestLeafCPULimitAndMoved(t *testing.T) {
 		t.Errorf("Moved = %v %v after the cgroup file changed", moved, err)
 	}
 }
+
+func TestReadStatsOf(t *testing.T) {
+	skipUnlessLinux(t)
+	g, err := Open(WithRoot("testdata/v2-nested"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	var all, core Stats
+	if err := g.ReadStats(&all); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.ReadStatsOf(&core, StatsCore); err != nil {
+		t.Fatal(err)
+	}
+	want := Stats{CPU: all.CPU, PIDs: all.PIDs}
+	want.Memory = MemoryStats{HasUsage: true, Usage: all.Memory.Usage, HasWorkingSet: true, WorkingSet: all.Memory.WorkingSet, InactiveFile: all.Memory.InactiveFile}
+	if core != want {
+		t.Fatalf("ReadStatsOf(StatsCore) =\n%+v\nwant\n%+v", core, want)
+	}
+	var p Stats
+	if err := g.ReadStatsOf(&p, StatsPressure|StatsMemoryEvents); err != nil || !p.Pressure.HasCPU || !p.Memory.HasEvents || p.CPU.HasUsage || p.Memory.HasUsage {
+		t.Fatalf("ReadStatsOf(pressure|events) = %+v, %v", p, err)
+	}
+}

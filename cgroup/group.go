@@ -120,6 +120,13 @@ type Group struct {
 	// real root of its hierarchy: 0 not checked yet, 1 yes, -1 no.
 	topIsRoot [numControllers]int8
 
+	// The buffers live in their own allocation: it holds no pointers, so
+	// the garbage collector neither scans it nor zeroes it twice.
+	*buffers
+}
+
+// buffers are the handle's fixed read and path buffers.
+type buffers struct {
 	buf     [readBufSize]byte
 	pathBuf [pathBufSize]byte
 }
@@ -182,7 +189,7 @@ func Open(opts ...Option) (*Group, error) {
 	for _, opt := range opts {
 		opt.apply(&o)
 	}
-	g := &Group{root: o.root, pid: o.pid}
+	g := &Group{root: o.root, pid: o.pid, buffers: new(buffers)}
 	s := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(s)
 	if err := g.discover(s); err != nil {
@@ -212,7 +219,7 @@ func (g *Group) discover(s *scratch) error {
 	if err != nil {
 		return err
 	}
-	_, err = procfs.ScanMountInfo(fdReader{fd}, s.mountinfo[:], func(v *procfs.MountInfoView) bool {
+	_, err = procfs.ScanMountInfo(&fdReader{fd: fd, seqFile: g.root == "/"}, s.mountinfo[:], func(v *procfs.MountInfoView) bool {
 		d.addMount(v)
 		return true
 	})
@@ -315,16 +322,28 @@ func parentDir(dir string) string {
 	return "/"
 }
 
-// fdReader lets procfs.ScanMountInfo stream from a raw descriptor.
-type fdReader struct{ fd int }
+// fdReader lets procfs.ScanMountInfo stream from a raw descriptor. On a
+// seq_file (/proc/self/mountinfo of the live system) a short read is the
+// end of the file, which saves the read that would return 0.
+type fdReader struct {
+	fd      int
+	seqFile bool
+	eof     bool
+}
 
-func (r fdReader) Read(b []byte) (int, error) {
+func (r *fdReader) Read(b []byte) (int, error) {
+	if r.eof {
+		return 0, errEOF
+	}
 	n, err := sysRead(r.fd, b)
 	if err != nil {
 		return 0, err
 	}
 	if n == 0 {
 		return 0, errEOF
+	}
+	if r.seqFile && n < len(b) {
+		r.eof = true
 	}
 	return n, nil
 }
@@ -390,6 +409,12 @@ func (g *Group) readSmallAbs(path []byte, buf []byte) (int, error) {
 			return n, nil
 		}
 		n += m
+		if g.root == "/" && n < len(buf) {
+			// procfs and cgroupfs files are seq_files, which fill the
+			// caller's buffer as far as they have records: a short read
+			// is the end. (Fixture trees get the usual read to EOF.)
+			return n, nil
+		}
 	}
 }
 

@@ -74,13 +74,44 @@ type PressureStats struct {
 	IO        PSI  `json:"io"`
 }
 
-// ReadStats refreshes st: CPU usage and throttling, memory usage, working
-// set, peak and events, pids.current and pressure. It reads each file once
-// with pread into the handle's buffer and allocates nothing when every read
-// succeeds. Controllers that are not mounted leave their fields unset.
-// Failures of individual files are collected into the returned error (each
-// naming its file); the other fields are still filled.
-func (g *Group) ReadStats(st *Stats) error {
+// StatsSet selects the groups of values ReadStatsOf refreshes; each costs
+// one or a few preads.
+type StatsSet uint
+
+const (
+	// StatsCPU: CPU usage (cpuacct.usage or cpu.stat) and throttling
+	// (cpu.stat).
+	StatsCPU StatsSet = 1 << iota
+	// StatsMemory: memory usage and the working set (memory.stat).
+	StatsMemory
+	// StatsMemoryPeak: memory.peak (v2) or memory.max_usage_in_bytes (v1).
+	StatsMemoryPeak
+	// StatsMemoryEvents: memory.events (v2) or memory.failcnt and
+	// memory.oom_control (v1).
+	StatsMemoryEvents
+	// StatsPIDs: pids.current.
+	StatsPIDs
+	// StatsPressure: cpu.pressure, memory.pressure and io.pressure.
+	StatsPressure
+
+	// StatsCore is what a periodic refresh usually needs: CPU usage and
+	// throttling, memory usage and working set, pids.
+	StatsCore = StatsCPU | StatsMemory | StatsPIDs
+	// StatsAll is everything Stats holds.
+	StatsAll = StatsCore | StatsMemoryPeak | StatsMemoryEvents | StatsPressure
+)
+
+// ReadStats refreshes every field of st (StatsAll): CPU usage and
+// throttling, memory usage, working set, peak and events, pids.current and
+// pressure. See ReadStatsOf.
+func (g *Group) ReadStats(st *Stats) error { return g.ReadStatsOf(st, StatsAll) }
+
+// ReadStatsOf refreshes the values in set and clears the others. It reads
+// each file once with pread into the handle's buffer and allocates nothing
+// when every read succeeds. Controllers that are not mounted leave their
+// fields unset. Failures of individual files are collected into the
+// returned error (each naming its file); the other fields are still filled.
+func (g *Group) ReadStatsOf(st *Stats, set StatsSet) error {
 	*st = Stats{}
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -90,21 +121,31 @@ func (g *Group) ReadStats(st *Stats) error {
 			errs = append(errs, err)
 		}
 	}
-	if g.have[CPUAcct] {
-		add(g.readCPUUsage(&st.CPU))
-	}
-	if g.have[CPU] {
-		add(g.readThrottling(&st.CPU))
+	if set&StatsCPU != 0 {
+		if g.have[CPUAcct] {
+			add(g.readCPUUsage(&st.CPU))
+		}
+		if g.have[CPU] {
+			add(g.readThrottling(&st.CPU))
+		}
 	}
 	if g.have[Memory] {
-		add(g.readMemoryStats(&st.Memory))
+		if set&StatsMemory != 0 {
+			add(g.readMemoryUsage(&st.Memory))
+		}
+		if set&StatsMemoryPeak != 0 {
+			add(g.readMemoryPeak(&st.Memory))
+		}
+		if set&StatsMemoryEvents != 0 {
+			add(g.readMemoryEvents(&st.Memory))
+		}
 	}
-	if g.have[PIDs] {
+	if set&StatsPIDs != 0 && g.have[PIDs] {
 		v, present, err := g.readPIDsCurrent()
 		add(err)
 		st.PIDs = PIDsStats{HasCurrent: present, Current: v}
 	}
-	if g.have[Unified] {
+	if set&StatsPressure != 0 && g.have[Unified] {
 		add(g.readPressure(fCPUPressure, &st.Pressure.CPU, &st.Pressure.HasCPU))
 		add(g.readPressure(fMemPressure, &st.Pressure.Memory, &st.Pressure.HasMemory))
 		add(g.readPressure(fIOPressure, &st.Pressure.IO, &st.Pressure.HasIO))
@@ -115,11 +156,12 @@ func (g *Group) ReadStats(st *Stats) error {
 	return errors.Join(errs...)
 }
 
-func (g *Group) readMemoryStats(m *MemoryStats) error {
+// readMemoryUsage reads usage and, from memory.stat, the working set.
+func (g *Group) readMemoryUsage(m *MemoryStats) error {
 	v1 := g.locs[Memory].Version == 1
-	usageID, peakID := fMemCurrent, fMemPeak
+	usageID := fMemCurrent
 	if v1 {
-		usageID, peakID = fMemUsageV1, fMemMaxUsageV1
+		usageID = fMemUsageV1
 	}
 	data, err := g.mustRead(Memory, 0, usageID)
 	if err != nil {
@@ -154,18 +196,30 @@ func (g *Group) readMemoryStats(m *MemoryStats) error {
 		}
 		m.HasWorkingSet = true
 	}
+	return nil
+}
 
-	// memory.peak is absent before Linux 5.19; not an error.
-	if data, present, err := g.read(Memory, 0, peakID); err != nil {
-		return err
-	} else if present {
-		if m.Peak, err = parseSingleInt(data); err != nil {
-			return g.malformedFile(Memory, 0, peakID, err)
-		}
-		m.HasPeak = true
+// readMemoryPeak reads memory.peak, absent before Linux 5.19 (not an error),
+// or v1 memory.max_usage_in_bytes.
+func (g *Group) readMemoryPeak(m *MemoryStats) error {
+	peakID := fMemPeak
+	if g.locs[Memory].Version == 1 {
+		peakID = fMemMaxUsageV1
 	}
+	data, present, err := g.read(Memory, 0, peakID)
+	if err != nil || !present {
+		return err
+	}
+	if m.Peak, err = parseSingleInt(data); err != nil {
+		return g.malformedFile(Memory, 0, peakID, err)
+	}
+	m.HasPeak = true
+	return nil
+}
 
-	if !v1 {
+// readMemoryEvents reads memory.events (v2) or failcnt and oom_control (v1).
+func (g *Group) readMemoryEvents(m *MemoryStats) error {
+	if g.locs[Memory].Version == 2 {
 		data, present, err := g.read(Memory, 0, fMemEvents)
 		if err != nil || !present {
 			return err
