@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Runs every experiment of bench/README.md in order, after waiting for the
+# machine to be quiet: the 1-minute load average below $MAXLOAD (default
+# 1.0) for a whole minute, giving up after $WAITMAX seconds (default 2400)
+# and running anyway (the results then say so). Run as root from bench/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# ONLY selects experiments: any of rps memlimit readers startup.
+ONLY=${ONLY:-"rps memlimit readers startup"}
+MAXLOAD=${MAXLOAD:-1.0}
+WAITMAX=${WAITMAX:-2400}
+mkdir -p results
+want() { [[ " $ONLY " == *" $1 "* ]]; }
+
+quiet_since=""
+start=$(date +%s)
+echo "waiting for load < $MAXLOAD for 60 s (at most ${WAITMAX}s)"
+while :; do
+	now=$(date +%s)
+	load=$(cut -d' ' -f1 /proc/loadavg)
+	if awk -v l="$load" -v m="$MAXLOAD" 'BEGIN{exit !(l < m)}'; then
+		quiet_since=${quiet_since:-$now}
+		if (( now - quiet_since >= 60 )); then
+			echo "$(date -u +%FT%TZ) quiet: load $load for $((now - quiet_since)) s after waiting $((now - start)) s" | tee results/wait.log
+			break
+		fi
+	else
+		quiet_since=""
+	fi
+	if (( now - start >= WAITMAX )); then
+		echo "$(date -u +%FT%TZ) gave up waiting after $((now - start)) s; load $load; running anyway" | tee results/wait.log
+		break
+	fi
+	sleep 5
+done
+
+RPS_ARGS=${RPS_ARGS:-"-quota 0.5,1,1.5,2 -open-quota 0.5,1,1.5 -procs 1,2,3,4,8,default,rightsize,automaxprocs -control-procs 1,2,4,8 -duration 5s -open-duration 4s -warmup 500ms -reps 3 -quiet-wait 30s"}
+go build -o /tmp/rightsize-bench-rps ./rps
+go build -o /tmp/rightsize-bench-memsurvive ./memsurvive
+go build -o /tmp/rightsize-bench-startup ./startup
+go test -c -o /tmp/rightsize-bench-readers.test ./readers
+go build -o /tmp/rightsize-bench-benchtable ./benchtable
+
+if want rps; then
+	echo "== rps $RPS_ARGS"
+	# shellcheck disable=SC2086
+	/tmp/rightsize-bench-rps $RPS_ARGS -out results/rps 2>&1 | tee results/rps.log
+fi
+if want memlimit; then
+	echo "== memsurvive"
+	/tmp/rightsize-bench-memsurvive -duration 20s -reps 3 -out results/memlimit 2>&1 | tee results/memlimit.log
+fi
+if want readers; then
+	echo "== readers"
+	(cd readers && /tmp/rightsize-bench-readers.test -test.run XXX -test.bench . -test.count 6 2>&1) | tee results/readers.txt
+	/tmp/rightsize-bench-benchtable < results/readers.txt > results/readers.md
+fi
+if want startup; then
+	echo "== startup"
+	/tmp/rightsize-bench-startup -n 500 -out results/startup 2>&1 | tee results/startup.log
+fi
+echo "done $(date -u +%FT%TZ)"

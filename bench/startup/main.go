@@ -1,0 +1,64 @@
+// Command startup measures the start-up cost of the blank imports: an
+// empty program with and without rightsize, automaxprocs and automemlimit,
+// whole-process wall time, runs interleaved, in this process's cgroup and
+// (as root with a writable cgroupfs) in a child cgroup with a 1.5-CPU quota
+// and a 256 MiB memory limit. Run from bench/:
+//
+//	go run ./startup -n 500 -out results/startup
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/rightsize/rightsize/bench/internal/cgctl"
+	"github.com/rightsize/rightsize/bench/internal/startexp"
+	"github.com/rightsize/rightsize/bench/internal/variant"
+)
+
+func main() {
+	n := flag.Int("n", 500, "starts per variant and environment")
+	initTrace := flag.Int("inittrace", 50, "starts per variant with GODEBUG=inittrace=1")
+	variants := flag.String("variants", "none,rightsize,automaxprocs,automemlimit", "variants (none first)")
+	limited := flag.Bool("limited", true, "also measure inside a child cgroup with limits (root only)")
+	quota := flag.Float64("quota", 1.5, "CPU quota of the child cgroup")
+	mem := flag.Int64("limit-mib", 256, "memory limit of the child cgroup, MiB")
+	out := flag.String("out", "results/startup", "results directory")
+	flag.Parse()
+	cfg := startexp.Config{N: *n, InitTrace: *initTrace, Limited: *limited, Quota: *quota, MemLimit: *mem << 20, Log: os.Stderr}
+	for _, v := range strings.Split(*variants, ",") {
+		v = strings.TrimSpace(v)
+		if _, ok := variant.Tags[v]; !ok {
+			fmt.Fprintf(os.Stderr, "startup: unknown variant %q\n", v)
+			os.Exit(1)
+		}
+		cfg.Variants = append(cfg.Variants, v)
+	}
+	var err error
+	if cfg.ModDir, err = variant.ModDir(); err != nil {
+		fmt.Fprintln(os.Stderr, "startup:", err)
+		os.Exit(1)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	res, err := startexp.Execute(ctx, cfg)
+	for _, e := range cgctl.CleanupAll() {
+		fmt.Fprintln(os.Stderr, "cleanup:", e)
+	}
+	if res != nil && len(res.Envs) > 0 {
+		if werr := res.Write(*out); werr != nil {
+			fmt.Fprintln(os.Stderr, "writing results:", werr)
+		} else {
+			fmt.Fprint(os.Stderr, res.Markdown())
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "startup:", err)
+		os.Exit(1)
+	}
+}

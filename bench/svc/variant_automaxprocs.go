@@ -1,0 +1,7 @@
+//go:build automaxprocs
+
+package main
+
+import _ "go.uber.org/automaxprocs"
+
+func init() { variant = "automaxprocs" }

@@ -1,0 +1,7 @@
+//go:build automemlimit
+
+package main
+
+import _ "github.com/KimMachineGun/automemlimit"
+
+func init() { variant = "automemlimit" }

@@ -1,0 +1,7 @@
+//go:build rightsize
+
+package main
+
+import _ "github.com/rightsize/rightsize"
+
+func init() { variant = "rightsize" }
