@@ -37,8 +37,8 @@
 // RIGHTSIZE_MEMORY_LIMIT_BYTES and RIGHTSIZE_MEMORY_REQUEST_BYTES are used
 // where the cgroup shows no limit (see package runtimeinfo).
 //
-// The default CPU policy (ceil, minimum 1) is provisional until the
-// measurement in bench/ settles it; it is the one constant
+// The default CPU policy (ceil, minimum 1) was chosen by the measurement in
+// bench/ (see bench/README.md); it is the one constant
 // runtimeinfo.DefaultCPUPolicy.
 //
 // # Go versions

@@ -20,11 +20,11 @@
 // Order: round the CPU limit by the policy ([PolicyCeil], [PolicyFloor] or
 // [PolicyRuntime]), raise it to the minimum ([WithMinProcs]), cap it at the
 // CPUs the process may run on. The default, [DefaultCPUPolicy] = ceil with
-// minimum 1, is provisional until bench/ measures it: at 1.5 CPUs ceil (2)
-// served 5,180 req/s against floor's (1) 3,570 in the design's measurement,
-// with a lower open-loop P99.9; at whole limits both agree, and unlike the
-// Go runtime's minimum of 2 they give 1 at 1 CPU, where 2 doubled the
-// P99.9.
+// minimum 1, was chosen by measurement (bench/README.md): at 0.5 and 1 CPU
+// the runtime's minimum of 2 lost throughput and tripled the closed-loop
+// P99.9; at 1.5 CPUs floor's 1 served a quarter fewer requests and had a
+// tenfold P99.9 at 80% load. Ceil with minimum 1 was best or tied at every
+// quota measured.
 //
 // A valid GOMAXPROCS environment variable wins. rightsize never calls
 // runtime.GOMAXPROCS(n) with the value already in force (on Go 1.25+ any
