@@ -49,3 +49,40 @@ func ExampleGroup_ReadStats() {
 	// throttled 5 of 50 periods
 	// working set 150 MiB
 }
+
+// A periodic refresh reads only what it needs: StatsCore is CPU usage and
+// throttling, memory usage and working set, and pids.
+func ExampleGroup_ReadStatsOf() {
+	g, err := cgroup.Open(cgroup.WithRoot("testdata/v2-nested"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer g.Close()
+	var st cgroup.Stats
+	if err := g.ReadStatsOf(&st, cgroup.StatsCore); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(st.CPU.Usage, st.Memory.WorkingSet>>20, st.PIDs.Current, st.Pressure.HasCPU)
+	// Output:
+	// 2.5s 150 12 false
+}
+
+// The Go runtime and automaxprocs read the leaf only; CPULimit sees a
+// parent's tighter limit too.
+func ExampleGroup_LeafCPULimit() {
+	g, err := cgroup.Open(cgroup.WithRoot("testdata/v2-nested"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer g.Close()
+	_, leafOK, _ := g.LeafCPULimit()
+	lim, ok, _ := g.CPULimit()
+	fmt.Println("leaf limited:", leafOK)
+	fmt.Println("effective:", ok, lim.CPUs, lim.Dir)
+	// Output:
+	// leaf limited: false
+	// effective: true 2 /sys/fs/cgroup/a
+}

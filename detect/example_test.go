@@ -41,3 +41,10 @@ func ExampleParseCgroupPath() {
 	// Output:
 	// true true 6c3e1b8f-2a4d-4e5f-9b1c-7d8e9f0a1b2c BestEffort cri-o
 }
+
+// InKubernetes is the cheap question, answered from the cached detection.
+func ExampleInKubernetes() {
+	if detect.InKubernetes() {
+		fmt.Println("in a pod")
+	}
+}

@@ -60,3 +60,27 @@ func ExampleMemoryLimit() {
 	// 241591910
 	// 201326592
 }
+
+// Recommend is a dry run: what Tune would set, changing nothing.
+func ExampleRecommend() {
+	rec, err := runtimeinfo.Recommend(runtimeinfo.WithCPUPolicy(runtimeinfo.PolicyFloor))
+	if err != nil {
+		log.Println("some values could not be read:", err)
+	}
+	fmt.Println("GOMAXPROCS would be", rec.GOMAXPROCS, "-", rec.ProcsReason)
+	if rec.GOMEMLIMIT > 0 {
+		fmt.Println("GOMEMLIMIT would be", rec.GOMEMLIMIT, "-", rec.MemReason)
+	}
+}
+
+// The RIGHTSIZE_* policy variables, as the blank import reads them.
+func ExampleOptionsFromEnv() {
+	opts, warnings := runtimeinfo.OptionsFromEnv([]string{"RIGHTSIZE_CPU_POLICY=floor", "RIGHTSIZE_MEMORY_RATIO=2"})
+	fmt.Println(len(opts), "option")
+	for _, w := range warnings {
+		fmt.Println(w)
+	}
+	// Output:
+	// 1 option
+	// RIGHTSIZE_MEMORY_RATIO="2": want a number in (0, 1]; default used
+}
