@@ -5,7 +5,6 @@ package rightsize
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -124,40 +123,15 @@ func TestRealCgroupV2(t *testing.T) {
 	if os.Getenv(v2GuestEnv) != "" {
 		t.Skip("inside the guest: TestRealCgroupV2Guest runs here")
 	}
-	qemu.Skip(t)
-	start := time.Now()
-	ctx := context.Background()
-	bin := filepath.Join(t.TempDir(), "rightsize.test")
-	if err := qemu.BuildTest(ctx, "github.com/rightsize/rightsize", bin); err != nil {
-		t.Fatal(err)
-	}
-	built := time.Since(start)
-	res, err := qemu.Run(ctx, qemu.Config{
+	qemu.RunGuestTest(t, "github.com/rightsize/rightsize", "TestRealCgroupV2Guest", 100*time.Second, qemu.Config{
 		CPUs:     v2GuestCPUs,
 		MemoryMB: 1024,
-		Files:    map[string]string{"/bin/rightsize.test": bin},
-		Command:  []string{"/bin/rightsize.test", "-test.run=^TestRealCgroupV2Guest$", "-test.v", "-test.timeout=100s"},
 		Env:      []string{v2GuestEnv + "=1"},
 		// The guest side takes about 25 s; a boot that hangs (seen once
 		// on an overloaded 2-core host: RCU stalls under emulation) should
 		// not hold CI for long.
 		Timeout: 2 * time.Minute,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("build %v, boot %v, guest %v, total %v", built.Round(time.Millisecond), res.BootTime.Round(time.Millisecond),
-		res.Duration.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
-	if res.ExitCode != 0 {
-		t.Fatalf("guest tests failed (exit %d):\n%s", res.ExitCode, res.Output)
-	}
-	// A pass with nothing run (a renamed test, a -test.run typo) is no pass.
-	if !strings.Contains(res.Output, "--- PASS: TestRealCgroupV2Guest ") || strings.Contains(res.Output, "--- SKIP") {
-		t.Fatalf("guest did not run every case of TestRealCgroupV2Guest:\n%s", res.Output)
-	}
-	if testing.Verbose() {
-		t.Logf("guest output:\n%s", res.Output)
-	}
 }
 
 // TestRealCgroupV2Guest is the guest's side. Anything missing there is a

@@ -3,7 +3,6 @@
 package cgroup
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -42,36 +41,11 @@ func TestRealV2(t *testing.T) {
 	if os.Getenv(guestEnv) != "" {
 		t.Skip("inside the guest: TestRealV2Guest runs here")
 	}
-	qemu.Skip(t)
-	start := time.Now()
-	ctx := context.Background()
-	bin := filepath.Join(t.TempDir(), "cgroup.test")
-	if err := qemu.BuildTest(ctx, "github.com/rightsize/rightsize/cgroup", bin); err != nil {
-		t.Fatal(err)
-	}
-	built := time.Since(start)
-	res, err := qemu.Run(ctx, qemu.Config{
+	qemu.RunGuestTest(t, "github.com/rightsize/rightsize/cgroup", "TestRealV2Guest", 4*time.Minute, qemu.Config{
 		CPUs:     4,
 		MemoryMB: 1024,
-		Files:    map[string]string{"/bin/cgroup.test": bin},
-		Command:  []string{"/bin/cgroup.test", "-test.run=^TestRealV2Guest$", "-test.v", "-test.timeout=4m"},
 		Env:      []string{guestEnv + "=1"},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("build %v, boot %v, guest %v, total %v", built.Round(time.Millisecond), res.BootTime.Round(time.Millisecond),
-		res.Duration.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
-	if res.ExitCode != 0 {
-		t.Fatalf("guest tests failed (exit %d):\n%s", res.ExitCode, res.Output)
-	}
-	// A pass with nothing run (a renamed test, a -test.run typo) is no pass.
-	if !strings.Contains(res.Output, "--- PASS: TestRealV2Guest ") || strings.Contains(res.Output, "--- SKIP") {
-		t.Fatalf("guest did not run every case of TestRealV2Guest:\n%s", res.Output)
-	}
-	if testing.Verbose() {
-		t.Logf("guest output:\n%s", res.Output)
-	}
 }
 
 // TestRealV2Guest is the guest's side. Anything missing there is a failure,
