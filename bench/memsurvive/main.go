@@ -10,16 +10,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/rightsize/rightsize/bench/internal/cgctl"
+	"github.com/rightsize/rightsize/bench/internal/runexp"
+
 	"github.com/rightsize/rightsize/bench/internal/memexp"
 	"github.com/rightsize/rightsize/bench/internal/variant"
 )
@@ -45,40 +43,25 @@ func main() {
 	for _, v := range strings.Split(*variants, ",") {
 		v = strings.TrimSpace(v)
 		if _, ok := variant.Tags[v]; !ok || v == "automaxprocs" {
-			fail(fmt.Errorf("unknown variant %q", v))
+			runexp.Fail("memsurvive", fmt.Errorf("unknown variant %q", v))
 		}
 		cfg.Variants = append(cfg.Variants, v)
 	}
 	var err error
 	if cfg.ModDir, err = variant.ModDir(); err != nil {
-		fail(err)
+		runexp.Fail("memsurvive", err)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer stop()
-	res, err := memexp.Execute(ctx, cfg)
-	for _, e := range cgctl.CleanupAll() {
-		fmt.Fprintln(os.Stderr, "cleanup:", e)
-	}
-	if res != nil && len(res.Runs) > 0 {
-		if werr := res.Write(*out); werr != nil {
-			fmt.Fprintln(os.Stderr, "writing results:", werr)
-		} else {
+	runexp.Main("memsurvive", func(ctx context.Context) (func() error, error) {
+		res, err := memexp.Execute(ctx, cfg)
+		if res == nil || len(res.Runs) == 0 {
+			return nil, err
+		}
+		return func() error {
+			if err := res.Write(*out); err != nil {
+				return err
+			}
 			fmt.Fprintf(os.Stderr, "results in %s/results.md\n", *out)
-		}
-	}
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			fmt.Fprintln(os.Stderr, "interrupted; cgroups and processes removed")
-			os.Exit(130)
-		}
-		fail(err)
-	}
-}
-
-func fail(err error) {
-	fmt.Fprintln(os.Stderr, "memsurvive:", err)
-	if errors.Is(err, cgctl.ErrUnavailable) {
-		os.Exit(2)
-	}
-	os.Exit(1)
+			return nil
+		}, err
+	})
 }

@@ -15,17 +15,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/rightsize/rightsize/bench/internal/cgctl"
+	"github.com/rightsize/rightsize/bench/internal/runexp"
+
 	"github.com/rightsize/rightsize/bench/internal/rpsexp"
 	"github.com/rightsize/rightsize/bench/internal/variant"
 )
@@ -61,7 +59,7 @@ func main() {
 			err = res.Write(*render)
 		}
 		if err != nil {
-			fail(err)
+			runexp.Fail("rps", err)
 		}
 		return
 	}
@@ -80,19 +78,19 @@ func main() {
 	}
 	var err error
 	if cfg.Quotas, err = rpsexp.ParseQuotas(*quotas); err != nil {
-		fail(err)
+		runexp.Fail("rps", err)
 	}
 	if *openQuotas != "" {
 		if cfg.OpenQuotas, err = rpsexp.ParseQuotas(*openQuotas); err != nil {
-			fail(err)
+			runexp.Fail("rps", err)
 		}
 	}
 	if cfg.Settings, err = rpsexp.ParseSettings(*procs); err != nil {
-		fail(err)
+		runexp.Fail("rps", err)
 	}
 	if cfg.Control {
 		if cfg.ControlSettings, err = rpsexp.ParseSettings(*controlProcs); err != nil {
-			fail(err)
+			runexp.Fail("rps", err)
 		}
 	}
 	for _, m := range strings.Split(*modes, ",") {
@@ -104,46 +102,31 @@ func main() {
 		case "both":
 			cfg.Closed, cfg.Open = true, true
 		default:
-			fail(fmt.Errorf("unknown -mode %q", m))
+			runexp.Fail("rps", fmt.Errorf("unknown -mode %q", m))
 		}
 	}
 	for _, f := range strings.Split(*fractions, ",") {
 		x, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
 		if err != nil || x <= 0 || x > 2 {
-			fail(fmt.Errorf("bad -open-at %q", f))
+			runexp.Fail("rps", fmt.Errorf("bad -open-at %q", f))
 		}
 		cfg.OpenFractions = append(cfg.OpenFractions, x)
 	}
 	if cfg.ModDir, err = variant.ModDir(); err != nil {
-		fail(err)
+		runexp.Fail("rps", err)
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer stop()
-	res, err := rpsexp.Execute(ctx, cfg)
-	for _, e := range cgctl.CleanupAll() {
-		fmt.Fprintln(os.Stderr, "cleanup:", e)
-	}
-	if res != nil && len(res.Runs) > 0 {
-		if werr := res.Write(*out); werr != nil {
-			fmt.Fprintln(os.Stderr, "writing results:", werr)
-		} else {
+	runexp.Main("rps", func(ctx context.Context) (func() error, error) {
+		res, err := rpsexp.Execute(ctx, cfg)
+		if res == nil || len(res.Runs) == 0 {
+			return nil, err
+		}
+		return func() error {
+			if err := res.Write(*out); err != nil {
+				return err
+			}
 			fmt.Fprintf(os.Stderr, "results in %s/results.md\n", *out)
-		}
-	}
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			fmt.Fprintln(os.Stderr, "interrupted; cgroups and processes removed")
-			os.Exit(130)
-		}
-		fail(err)
-	}
-}
-
-func fail(err error) {
-	fmt.Fprintln(os.Stderr, "rps:", err)
-	if errors.Is(err, cgctl.ErrUnavailable) {
-		os.Exit(2)
-	}
-	os.Exit(1)
+			return nil
+		}, err
+	})
 }

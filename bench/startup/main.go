@@ -12,11 +12,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
-	"github.com/rightsize/rightsize/bench/internal/cgctl"
+	"github.com/rightsize/rightsize/bench/internal/runexp"
+
 	"github.com/rightsize/rightsize/bench/internal/startexp"
 	"github.com/rightsize/rightsize/bench/internal/variant"
 )
@@ -44,21 +43,17 @@ func main() {
 		fmt.Fprintln(os.Stderr, "startup:", err)
 		os.Exit(1)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer stop()
-	res, err := startexp.Execute(ctx, cfg)
-	for _, e := range cgctl.CleanupAll() {
-		fmt.Fprintln(os.Stderr, "cleanup:", e)
-	}
-	if res != nil && len(res.Envs) > 0 {
-		if werr := res.Write(*out); werr != nil {
-			fmt.Fprintln(os.Stderr, "writing results:", werr)
-		} else {
-			fmt.Fprint(os.Stderr, res.Markdown())
+	runexp.Main("startup", func(ctx context.Context) (func() error, error) {
+		res, err := startexp.Execute(ctx, cfg)
+		if res == nil || len(res.Envs) == 0 {
+			return nil, err
 		}
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "startup:", err)
-		os.Exit(1)
-	}
+		return func() error {
+			if err := res.Write(*out); err != nil {
+				return err
+			}
+			fmt.Fprint(os.Stderr, res.Markdown())
+			return nil
+		}, err
+	})
 }
