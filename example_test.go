@@ -10,7 +10,9 @@ import (
 //
 //	import _ "github.com/rightsize/rightsize"
 //
-// and may report what it decided.
+// and may report what it decided. (What it decided depends on the machine
+// the example runs on, so the example has no Output and is only compiled;
+// package runtimeinfo's examples show the same calls on a captured tree.)
 func ExampleResult() {
 	res, changes, ok := rightsize.Result()
 	if !ok {

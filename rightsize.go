@@ -4,19 +4,24 @@
 //
 //	import _ "github.com/rightsize/rightsize"
 //
-// Its init reads the cgroup limits that the kernel enforces on the process
-// (the smallest over its cgroup and every ancestor), sets GOMAXPROCS from
-// the CPU limit and GOMEMLIMIT from the memory limit (see package
-// runtimeinfo for the policies), and, when a CPU or memory limit exists,
-// starts a goroutine that re-reads the limits every second through an open
-// handle (no allocation per tick) and follows changes. On a machine without
+// Its init is runtimeinfo.Start with the RIGHTSIZE_* settings of the
+// environment: it reads the cgroup limits the kernel enforces on the process
+// (the smallest over its cgroup and every ancestor), sets GOMAXPROCS from the
+// CPU limit and GOMEMLIMIT from the memory limit (see package runtimeinfo for
+// the policies and the safety envelope every value stays within), and, when a
+// CPU or memory limit exists, arms a timer that re-reads the limits
+// every second through an open handle (no allocation per tick), follows
+// changes, leaves GOMEMLIMIT room for memory the Go runtime does not manage,
+// and can tell the program when memory gets tight ([OnMemoryPressure]). In
+// PID 1 of a container it also reaps orphaned zombie processes without
+// taking exit statuses from os/exec (package reaper). On a machine without
 // cgroups, or on another OS, it does nothing and prints nothing. It never
-// panics and never exits the program.
+// panics and never exits the program, whatever the files it reads hold.
 //
 // Logging goes through log/slog's default logger: nothing when nothing
-// changed; one line when something was set, saying what, from which file
-// and why; then one line per change the watcher makes. The decisions are
-// also available as data from [Result].
+// changed; one line per setting changed, saying what, from which file and
+// why, at init and at each change the watcher makes, with the same
+// attributes. The decisions are also available as data from [Result].
 //
 // # Environment variables
 //
@@ -26,195 +31,73 @@
 //	RIGHTSIZE_MIN_PROCS=1            smallest GOMAXPROCS to set
 //	RIGHTSIZE_MEMORY_RATIO=0.9       GOMEMLIMIT = ratio × memory limit
 //	RIGHTSIZE_MEMORY_RESERVE_BYTES=N GOMEMLIMIT = memory limit − N instead
-//	RIGHTSIZE_WATCH_INTERVAL=1s      watcher interval; "off" or 0: no watcher
+//	RIGHTSIZE_OFFHEAP=off            keep GOMEMLIMIT static (no room for memory beyond the Go heap)
+//	RIGHTSIZE_WATCH_INTERVAL=1s      watcher interval (at least 100ms); "off": no watcher
 //	RIGHTSIZE_GOMAXPROCS=off         leave GOMAXPROCS alone
 //	RIGHTSIZE_GOMEMLIMIT=off         leave GOMEMLIMIT alone
+//	RIGHTSIZE_REAPER=off             no zombie reaper in PID 1 (all: reap every zombie child)
 //
-// An invalid value is reported in one warning line and the default is used.
+// An unusable value is reported in one warning line and the default is used.
 // GOMAXPROCS and GOMEMLIMIT set in the environment always win: rightsize
 // leaves that setting alone. The Downward API variables
 // RIGHTSIZE_CPU_LIMIT_MILLIS, RIGHTSIZE_CPU_REQUEST_MILLIS,
 // RIGHTSIZE_MEMORY_LIMIT_BYTES and RIGHTSIZE_MEMORY_REQUEST_BYTES are used
 // where the cgroup shows no limit (see package runtimeinfo).
 //
-// The default CPU policy (ceil, minimum 1) was chosen by the measurement in
-// bench/ (see bench/README.md); it is the one constant
-// runtimeinfo.DefaultCPUPolicy.
+// A program that wants the same without an import side effect calls
+// runtimeinfo.Start itself, with options in code.
 //
 // # Go versions
 //
 // Go 1.25+ sets a container-aware default GOMAXPROCS itself (leaf cgroup
-// only, rounded up, minimum 2, re-read about every second) unless GODEBUG
-// containermaxprocs=0 or the main module's go line is below 1.25. Where
-// rightsize's value equals that default it leaves the runtime in charge (any
-// runtime.GOMAXPROCS(n) call would switch the runtime's updates off); where
-// the hierarchy or the policy gives another value it sets it and keeps
-// following the limit itself. On older Go the runtime knows no cgroups and
-// rightsize does all of it.
+// only, rounded up, minimum 2, re-read about every second) when the main
+// module's go line is 1.25 or later and GODEBUG does not say otherwise.
+// Where rightsize's value equals that default it leaves the runtime in
+// charge (any runtime.GOMAXPROCS(n) call would switch the runtime's updates
+// off); where the hierarchy or the policy gives another value it sets it and
+// keeps following the limit itself. On older Go the runtime knows no cgroups
+// and rightsize does all of it. No Go version sets GOMEMLIMIT by itself.
 //
 // # automaxprocs and automemlimit
 //
-// go.uber.org/automaxprocs sets GOMAXPROCS (floor of the leaf limit,
-// minimum 1) and github.com/KimMachineGun/automemlimit sets GOMEMLIMIT
-// (90% of the limit) in their own init functions, once. Imported together
-// with rightsize, all of them act at init and the one initialised last wins
-// (package initialisation order, which follows imports); if rightsize runs
-// after one of them it overrides that value, and if it runs first, its
-// watcher sees a value it did not set and leaves that setting alone from
-// then on. Neither follows a resize. To migrate, remove the import of
-// automaxprocs (for its floor rounding, set RIGHTSIZE_CPU_POLICY=floor) and
-// of automemlimit (its AUTOMEMLIMIT ratio becomes RIGHTSIZE_MEMORY_RATIO),
-// and add the blank import of rightsize.
+// go.uber.org/automaxprocs sets GOMAXPROCS (floor of the leaf quota, minimum
+// 1) and github.com/KimMachineGun/automemlimit sets GOMEMLIMIT (90% of the
+// limit) in their own init functions, once (automemlimit follows resizes
+// only when asked to, through its own API). Imported together with
+// rightsize, all of them act at init and the one initialised last wins; if
+// rightsize runs after one of them it overrides that value, and if it runs
+// first its watcher sees a value it did not set and leaves that setting
+// alone from then on. docs/migrating.md maps their options and variables
+// to rightsize's.
 package rightsize
 
 import (
-	"context"
 	"errors"
-	"log/slog"
 	"os"
-	"strconv"
-	"strings"
-	"sync"
-	"time"
 
 	"github.com/rightsize/rightsize/cgroup"
-	"github.com/rightsize/rightsize/procfs"
 	"github.com/rightsize/rightsize/runtimeinfo"
 )
 
-var state struct {
-	mu      sync.Mutex
-	have    bool
-	result  runtimeinfo.Result
-	changes []runtimeinfo.Decision
-	undo    func()
-	cancel  context.CancelFunc
-	done    chan struct{}
-}
+// tuner is the blank import's; nil when init did nothing.
+var tuner *runtimeinfo.Tuner
 
-// maxChanges bounds the history kept for Result.
-const maxChanges = 32
+func init() { tuner = start(os.Environ()) }
 
-func init() { start(os.Environ()) }
-
-// settings is the configuration read from RIGHTSIZE_* variables.
-type settings struct {
-	off      bool
-	logOff   bool
-	interval time.Duration
-	opts     []runtimeinfo.Option
-	warnings []string
-}
-
-func settingsFromEnv(env []string) settings {
-	s := settings{interval: runtimeinfo.DefaultWatchInterval}
-	get := func(k string) (string, bool) {
-		v, ok := procfs.Getenv(env, k)
-		return strings.TrimSpace(v), ok && strings.TrimSpace(v) != ""
-	}
-	isOff := runtimeinfo.IsOff
-	warn := func(k, v, why string) {
-		s.warnings = append(s.warnings, k+"="+strconv.Quote(v)+": "+why+"; default used")
-	}
-	if v, ok := get("RIGHTSIZE"); ok && isOff(v) {
-		s.off = true
-		return s
-	}
-	if v, ok := get("RIGHTSIZE_LOG"); ok && isOff(v) {
-		s.logOff = true
-	}
-	opts, warnings := runtimeinfo.OptionsFromEnv(env)
-	s.opts = append(s.opts, opts...)
-	s.warnings = append(s.warnings, warnings...)
-	if v, ok := get("RIGHTSIZE_WATCH_INTERVAL"); ok {
-		if isOff(v) {
-			s.interval = 0
-		} else if d, err := time.ParseDuration(v); err == nil && d > 0 {
-			s.interval = d
-		} else {
-			warn("RIGHTSIZE_WATCH_INTERVAL", v, "want a duration such as 1s, or off")
+// start is init's body; the tests call it too. It is runtimeinfo.Start with
+// the RIGHTSIZE_* settings of env. It never panics and never exits: whatever
+// the environment does, the program goes on.
+func start(env []string) (t *runtimeinfo.Tuner) {
+	defer func() {
+		if recover() != nil {
+			t = nil
 		}
-	}
-	return s
-}
-
-// start is init's body; the tests call it too.
-func start(env []string) {
-	defer func() { _ = recover() }() // a blank import never crashes the program
-	s := settingsFromEnv(env)
-	if s.off {
-		return
-	}
-	var logger *slog.Logger
-	if !s.logOff {
-		logger = slog.Default()
-	}
-	for _, w := range s.warnings {
-		if logger != nil {
-			logger.Warn("rightsize: " + w)
-		}
-	}
-	opts := append([]runtimeinfo.Option{runtimeinfo.WithEnviron(env), runtimeinfo.WithLogger(nil)}, s.opts...)
-	res, undo, err := runtimeinfo.Tune(opts...)
-	if errors.Is(err, cgroup.ErrNotSupported) {
-		return
-	}
-	state.mu.Lock()
-	state.have, state.result, state.undo = true, res, undo
-	state.mu.Unlock()
-	logTuned(logger, res)
-
-	snap := res.Snapshot
-	if s.interval <= 0 || (snap.CPULimit == nil && snap.MemoryLimit == nil && snap.MemoryHigh == nil) {
-		return
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	state.mu.Lock()
-	state.cancel, state.done = cancel, done
-	state.mu.Unlock()
-	wopts := append([]runtimeinfo.Option{runtimeinfo.WithEnviron(env), runtimeinfo.WithLogger(logger), runtimeinfo.WithNotify(record)}, s.opts...)
-	go func() {
-		defer close(done)
-		defer func() { _ = recover() }()
-		_ = runtimeinfo.Watch(ctx, s.interval, wopts...)
 	}()
-}
-
-// logTuned writes the one line of init: what was set, from which file, why.
-func logTuned(l *slog.Logger, res runtimeinfo.Result) {
-	if l == nil {
-		return
+	_, t, err := runtimeinfo.Start(runtimeinfo.WithEnviron(env), runtimeinfo.WithEnvConfig())
+	if errors.Is(err, cgroup.ErrNotSupported) {
+		return nil
 	}
-	var attrs []slog.Attr
-	for _, d := range []runtimeinfo.Decision{res.GOMAXPROCS, res.GOMEMLIMIT} {
-		if !d.Changed {
-			continue
-		}
-		attrs = append(attrs, slog.Group(d.Setting,
-			slog.Int64("value", d.Value), slog.Int64("previous", d.Previous),
-			slog.String("source", d.Source.String()), slog.String("reason", d.Reason)))
-	}
-	if len(attrs) == 0 {
-		return
-	}
-	l.LogAttrs(context.Background(), slog.LevelInfo, "rightsize: tuned the Go runtime", attrs...)
-}
-
-func record(d runtimeinfo.Decision) {
-	state.mu.Lock()
-	defer state.mu.Unlock()
-	switch d.Setting {
-	case runtimeinfo.GOMAXPROCS:
-		state.result.GOMAXPROCS = d
-	case runtimeinfo.GOMEMLIMIT:
-		state.result.GOMEMLIMIT = d
-	}
-	if len(state.changes) == maxChanges {
-		copy(state.changes, state.changes[1:])
-		state.changes = state.changes[:maxChanges-1]
-	}
-	state.changes = append(state.changes, d)
+	return t
 }
 
 // Result returns the decisions of the blank import: those of init, updated
@@ -222,34 +105,33 @@ func record(d runtimeinfo.Decision) {
 // (the last 32). ok is false when init did nothing (RIGHTSIZE=off, or not
 // Linux).
 func Result() (res runtimeinfo.Result, changes []runtimeinfo.Decision, ok bool) {
-	state.mu.Lock()
-	defer state.mu.Unlock()
-	return state.result, append([]runtimeinfo.Decision(nil), state.changes...), state.have
+	if tuner == nil {
+		return runtimeinfo.Result{}, nil, false
+	}
+	return tuner.Result(), tuner.Changes(), true
 }
 
 // Stop stops the watcher started by init, if any, and waits for it.
 // GOMAXPROCS and GOMEMLIMIT keep their values.
-func Stop() {
-	state.mu.Lock()
-	cancel, done := state.cancel, state.done
-	state.cancel, state.done = nil, nil
-	state.mu.Unlock()
-	if cancel != nil {
-		cancel()
-		<-done
-	}
-}
+func Stop() { tuner.Stop() }
 
 // Undo stops the watcher and restores GOMAXPROCS and GOMEMLIMIT to what
 // they were before init (GOMAXPROCS to the Go runtime's automatic default
 // where that was in force), where they still have rightsize's values.
-func Undo() {
-	Stop()
-	state.mu.Lock()
-	undo := state.undo
-	state.undo = nil
-	state.mu.Unlock()
-	if undo != nil {
-		undo()
-	}
+func Undo() { tuner.Undo() }
+
+// OnMemoryPressure registers fn to be called by the blank import's watcher
+// when the process gets close to its memory limit, so that it can shed
+// load or drop caches before the OOM killer acts; remove unregisters it.
+// Each signal is edge-triggered with hysteresis: fn hears once when a
+// condition begins (MemoryPressure.Active) and once when it ends. The
+// conditions are the live heap reaching 90% of GOMEMLIMIT (the earliest
+// warning for a Go service: seconds before an OOM kill in our
+// measurements), the working set crossing 90% of the limit, the kernel
+// reporting memory.high or memory.max events, and (cgroup v2) memory
+// pressure stall above 10% (see runtimeinfo.PressureCause). fn runs on the
+// watcher's goroutine and must not block. Without a memory limit, or with
+// RIGHTSIZE=off, the watcher does not run and fn is never called.
+func OnMemoryPressure(fn func(runtimeinfo.MemoryPressure)) (remove func()) {
+	return tuner.OnMemoryPressure(fn)
 }

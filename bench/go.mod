@@ -2,12 +2,14 @@ module github.com/rightsize/rightsize/bench
 
 go 1.22.0
 
+// Local development builds against the modules in this repository; the
+// requires below name released versions (see RELEASING.md).
 replace github.com/rightsize/rightsize => ../
 
 require (
 	github.com/KimMachineGun/automemlimit v1.0.1
 	github.com/containerd/cgroups/v3 v3.1.3
-	github.com/rightsize/rightsize v0.0.0-00010101000000-000000000000
+	github.com/rightsize/rightsize v1.0.0
 	go.uber.org/automaxprocs v1.6.0
 	golang.org/x/sys v0.30.0
 )

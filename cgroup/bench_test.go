@@ -1,23 +1,26 @@
 package cgroup
 
 import (
-	"os"
-	"path/filepath"
+	"fmt"
 	"testing"
+
+	"github.com/rightsize/rightsize/internal/rootfs"
+	"github.com/rightsize/rightsize/internal/testenv"
 )
 
 // The benchmarks run on the live system: the numbers belong to this
-// machine's cgroups, and they skip where there are none.
+// machine's cgroups, and they skip where there are none (fail, under
+// RIGHTSIZE_REQUIRE_CGROUP=1).
 
 func openLive(b *testing.B) *Group {
 	b.Helper()
 	skipUnlessLinux(b)
 	g, err := Open()
 	if err != nil {
-		b.Skipf("no cgroups here: %v", err)
+		testenv.SkipOrFail(b, testenv.Cgroup, fmt.Sprintf("no cgroups here: %v", err))
 	}
 	if _, ok := g.Location(Memory); !ok {
-		b.Skip("no memory controller")
+		testenv.SkipOrFail(b, testenv.Cgroup, "no memory controller")
 	}
 	return g
 }
@@ -32,33 +35,35 @@ func BenchmarkRawPread(b *testing.B) {
 	if loc.Version == 1 {
 		name = "memory.usage_in_bytes"
 	}
-	f, err := os.Open(filepath.Join(loc.Dir, name))
+	f, err := rootfs.New(rootfs.Live).Open(joinDir(loc.Dir, name))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer f.Close()
-	fd := int(f.Fd())
 	buf := make([]byte, 64)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := sysPread(fd, buf); err != nil {
+		if _, err := f.ReadAt0(buf); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
-// BenchmarkMemoryUsage is a single value read on a warm handle.
+// BenchmarkMemoryUsage is one group of values read on a warm handle:
+// memory usage, and the working set from memory.stat (ReadStats with
+// StatsMemory).
 func BenchmarkMemoryUsage(b *testing.B) {
 	g := openLive(b)
 	defer g.Close()
-	if _, err := g.MemoryUsage(); err != nil {
+	var st Stats
+	if err := g.ReadStats(&st, StatsMemory); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := g.MemoryUsage(); err != nil {
+		if err := g.ReadStats(&st, StatsMemory); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -86,31 +91,31 @@ func BenchmarkReadStats(b *testing.B) {
 	g := openLive(b)
 	defer g.Close()
 	var st Stats
-	if err := g.ReadStats(&st); err != nil {
+	if err := g.ReadStats(&st, StatsAll); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := g.ReadStats(&st); err != nil {
+		if err := g.ReadStats(&st, StatsAll); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
 // BenchmarkReadStatsCore is the periodic refresh: CPU usage and throttling,
-// memory usage and working set, pids (ReadStatsOf with StatsCore).
+// memory usage and working set, pids (ReadStats with StatsCore).
 func BenchmarkReadStatsCore(b *testing.B) {
 	g := openLive(b)
 	defer g.Close()
 	var st Stats
-	if err := g.ReadStatsOf(&st, StatsCore); err != nil {
+	if err := g.ReadStats(&st, StatsCore); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := g.ReadStatsOf(&st, StatsCore); err != nil {
+		if err := g.ReadStats(&st, StatsCore); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -125,7 +130,7 @@ func BenchmarkColdDiscovery(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		g, err := Open()
 		if err != nil {
-			b.Skipf("no cgroups here: %v", err)
+			testenv.SkipOrFail(b, testenv.Cgroup, fmt.Sprintf("no cgroups here: %v", err))
 		}
 		if _, _, err := g.CPULimit(); err != nil {
 			b.Fatal(err)
@@ -146,23 +151,25 @@ func TestWarmReadsDoNotAllocate(t *testing.T) {
 	defer g.Close()
 	var st Stats
 	for name, fn := range map[string]func(){
-		"ReadStats":   func() { _ = g.ReadStats(&st) },
-		"StatsCore":   func() { _ = g.ReadStatsOf(&st, StatsCore) },
-		"CPULimit":    func() { _, _, _ = g.CPULimit() },
-		"MemoryLimit": func() { _, _, _ = g.MemoryLimit() },
-		"MemoryHigh":  func() { _, _, _ = g.MemoryHigh() },
-		"PIDsLimit":   func() { _, _, _ = g.PIDsLimit() },
-		"MemoryUsage": func() { _, _ = g.MemoryUsage() },
-		"CPURequest":  func() { _, _, _ = g.CPURequest() },
-		"CPUSetCPUs":  func() { _, _, _ = g.CPUSetCPUs() },
-		"SwapLimit":   func() { _, _, _ = g.SwapLimit() },
+		"ReadStats":    func() { _ = g.ReadStats(&st, StatsAll) },
+		"StatsCore":    func() { _ = g.ReadStats(&st, StatsCore) },
+		"CPULimit":     func() { _, _, _ = g.CPULimit() },
+		"LeafCPULimit": func() { _, _, _ = g.LeafCPULimit() },
+		"MemoryLimit":  func() { _, _, _ = g.MemoryLimit() },
+		"MemoryHigh":   func() { _, _, _ = g.MemoryHigh() },
+		"PIDsLimit":    func() { _, _, _ = g.PIDsLimit() },
+		"MemoryUsage":  func() { _ = g.ReadStats(&st, StatsMemory) },
+		"CPURequest":   func() { _, _, _ = g.CPURequest() },
+		"CPUSetCPUs":   func() { _, _, _ = g.CPUSetCPUs() },
+		"SwapLimit":    func() { _, _, _ = g.SwapLimit() },
+		"Moved":        func() { _, _ = g.Moved() },
 	} {
 		fn() // open the files
 		if n := testing.AllocsPerRun(50, fn); n != 0 {
 			t.Errorf("%s: %v allocs per read on a warm handle", name, n)
 		}
 	}
-	if err := g.ReadStats(&st); err != nil || !st.Memory.HasWorkingSet {
+	if err := g.ReadStats(&st, StatsAll); err != nil || !st.Memory.HasWorkingSet {
 		t.Fatalf("ReadStats: %v %+v", err, st)
 	}
 }

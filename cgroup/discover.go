@@ -3,6 +3,7 @@ package cgroup
 import (
 	"bytes"
 	"fmt"
+	"path"
 
 	"github.com/rightsize/rightsize/procfs"
 )
@@ -72,23 +73,21 @@ func isV1Controller(opt []byte) bool {
 	return false
 }
 
-// addCgroupFile records the paths of /proc/self/cgroup. data must stay
-// unchanged until resolve is done: the paths alias it.
-func (d *discovery) addCgroupFile(data []byte) error {
-	return procfs.ScanCgroup(data, func(id int, list, path []byte) error {
-		if id == 0 && len(list) == 0 {
-			d.v2Path = path
-			return nil
-		}
-		for rest := list; len(rest) > 0; {
-			var name []byte
-			name, rest, _ = bytes.Cut(rest, []byte(","))
-			if c, ok := controllerByName(name); ok && c != Unified {
-				d.v1Path[c] = path
-			}
-		}
+// addCgroupLine records a line of /proc/self/cgroup. The paths alias the
+// file's buffer, which must stay unchanged until resolve is done.
+func (d *discovery) addCgroupLine(id int, list, path []byte) error {
+	if id == 0 && len(list) == 0 {
+		d.v2Path = path
 		return nil
-	})
+	}
+	for rest := list; len(rest) > 0; {
+		var name []byte
+		name, rest, _ = bytes.Cut(rest, []byte(","))
+		if c, ok := controllerByName(name); ok && c != Unified {
+			d.v1Path[c] = path
+		}
+	}
+	return nil
 }
 
 // addMount records a cgroup or cgroup2 mount from a mountinfo line.
@@ -108,7 +107,7 @@ func (d *discovery) addMount(v *procfs.MountInfoView) {
 	d.arena = append(d.arena, v.Root...)
 	m.root = d.arena[start:len(d.arena):len(d.arena)]
 	start = len(d.arena)
-	d.arena = append(d.arena, v.MountPoint...)
+	d.arena = append(d.arena, cleanPoint(v.MountPoint)...)
 	m.point = d.arena[start:len(d.arena):len(d.arena)]
 	m.ctrls, m.anyCtrl = 0, false
 	if !v2 {
@@ -123,6 +122,22 @@ func (d *discovery) addMount(v *procfs.MountInfoView) {
 			}
 		}
 	}
+}
+
+// cleanPoint makes a mount point absolute and lexically clean. The kernel
+// writes mount points that way; a captured or forged mountinfo with "." or
+// ".." components or doubled slashes is cleaned as if its root were "/", so
+// that the directories and file paths built from it name files inside the
+// root (they are opened inside it in any case). A clean point is returned
+// as it is, without allocating.
+func cleanPoint(p []byte) []byte {
+	if len(p) > 0 && p[0] == '/' && !bytes.Contains(p, []byte("//")) &&
+		!bytes.Contains(p, []byte("/./")) && !bytes.Contains(p, []byte("/../")) &&
+		!bytes.HasSuffix(p, []byte("/.")) && !bytes.HasSuffix(p, []byte("/..")) &&
+		(len(p) == 1 || p[len(p)-1] != '/') {
+		return p
+	}
+	return []byte(path.Clean("/" + string(p)))
 }
 
 // layout classifies the mounts: hybrid when v1 controller mounts and a
@@ -151,15 +166,30 @@ func (d *discovery) layout() Layout {
 // containsPath reports whether cgroup path p lies at or below mount root r,
 // on a path boundary: root "/sand" does not contain "/sandbox/x". A path
 // outside the cgroup namespace ("/../x") is contained only by a root that
-// itself climbs out ("/.." or "/../..").
+// itself climbs out ("/.." or "/../.."). What is left of p below r must be
+// plain names: the kernel never writes "." or ".." inside a cgroup path
+// (only as the leading "/.." of a path outside the namespace), so a path
+// that would climb above its mount is not contained.
 func containsPath(r, p []byte) bool {
-	if len(r) == 1 && r[0] == '/' {
-		return !(bytes.Equal(p, []byte("/..")) || bytes.HasPrefix(p, []byte("/../")))
-	}
-	if !bytes.HasPrefix(p, r) {
+	var rel []byte
+	switch {
+	case len(r) == 1 && r[0] == '/':
+		rel = p
+	case !bytes.HasPrefix(p, r):
 		return false
+	case len(p) != len(r) && p[len(r)] != '/':
+		return false
+	default:
+		rel = p[len(r):]
 	}
-	return len(p) == len(r) || p[len(r)] == '/'
+	for len(rel) > 0 {
+		var c []byte
+		c, rel, _ = bytes.Cut(rel, []byte("/"))
+		if string(c) == "." || string(c) == ".." {
+			return false
+		}
+	}
+	return true
 }
 
 // underSysFsCgroup prefers the conventional mount point when a hierarchy is

@@ -2,6 +2,8 @@ package cgroup
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -9,17 +11,34 @@ import (
 )
 
 // resolveStrings runs discovery on file contents, with every cgroup2 mount
-// offering the given controllers.
-func resolveStrings(cgroupFile, mountinfo string, v2 ctrlMask) ([numControllers]rawLocation, Layout, []string, error) {
+// offering the given controllers. The contents are written to
+// proc/self/{cgroup,mountinfo} in a temporary root and read with procfs's
+// scanners, as Open reads them.
+func resolveStrings(t testing.TB, cgroupFile, mountinfo string, v2 ctrlMask) ([numControllers]rawLocation, Layout, []string, error) {
+	t.Helper()
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "proc/self"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "proc/self/cgroup"), []byte(cgroupFile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "proc/self/mountinfo"), []byte(mountinfo), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fs := procfs.NewFS(root)
 	d := &discovery{arena: make([]byte, 0, arenaSize)}
-	data := []byte(cgroupFile)
-	if err := d.addCgroupFile(data); err != nil {
+	// The paths alias buf, which stays untouched until resolve is done.
+	buf := make([]byte, 8<<10)
+	if _, err := fs.ScanCgroup("self", buf, d.addCgroupLine); err != nil {
 		return [numControllers]rawLocation{}, "", nil, err
 	}
-	_, _ = procfs.ScanMountInfo(strings.NewReader(mountinfo), nil, func(v *procfs.MountInfoView) bool {
+	if _, err := fs.ScanMountInfo("self", nil, func(v *procfs.MountInfoView) bool {
 		d.addMount(v)
 		return true
-	})
+	}); err != nil {
+		return [numControllers]rawLocation{}, "", nil, err
+	}
 	locs, err := d.resolve(func([]byte) (ctrlMask, error) { return v2, nil })
 	var dirs []string
 	for c := range locs {
@@ -54,14 +73,27 @@ func TestResolveTable(t *testing.T) {
 			0, "/sys/fs/cgroup/cpu/kubepods/pod1/c1", "", LayoutV1},
 		{"mount point with trailing slash content", "0::/a/b\n",
 			"1 0 0:1 /a /c rw - cgroup2 cgroup2 rw\n", all, "/c/b", "/c/b", LayoutV2},
+		// A path that climbs out of its mount below the mount root is not
+		// contained: the mount point itself, degraded.
+		{"dot-dot below a /.. mount root", "0::/../../../outside\n",
+			"1 0 0:1 /.. /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n", all, "/sys/fs/cgroup", "/sys/fs/cgroup", LayoutV2},
+		{"dot-dot inside a v1 path", "4:cpu:/a/../../../etc\n",
+			"1 0 0:1 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n", 0, "/sys/fs/cgroup/cpu", "", LayoutV1},
+		{"dot inside a v2 path", "0::/a/./b\n",
+			"1 0 0:1 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n", all, "/sys/fs/cgroup", "/sys/fs/cgroup", LayoutV2},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, layout, dirs, err := resolveStrings(tt.cgroup, tt.mountinfo, tt.v2)
+			locs, layout, dirs, err := resolveStrings(t, tt.cgroup, tt.mountinfo, tt.v2)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if dirs[CPU] != tt.cpuDir || dirs[Memory] != tt.memDir || layout != tt.layout {
 				t.Fatalf("cpu %q memory %q layout %q; want %q %q %q", dirs[CPU], dirs[Memory], layout, tt.cpuDir, tt.memDir, tt.layout)
+			}
+			if strings.Contains(tt.name, "dot") {
+				if loc := locs[CPU]; !loc.ok || !loc.degraded {
+					t.Fatalf("cpu location %v not degraded", loc)
+				}
 			}
 		})
 	}
@@ -69,14 +101,17 @@ func TestResolveTable(t *testing.T) {
 
 // FuzzResolve feeds arbitrary cgroup and mountinfo contents through
 // discovery: it must not panic, and every directory it returns lies at or
-// below the mount point it chose.
+// below the mount point it chose, with no "." or ".." component below it
+// (which would climb out of the mount).
 func FuzzResolve(f *testing.F) {
 	f.Add("4:cpu,cpuacct:/docker/abc\n0::/x\n", "1 0 0:1 /docker/abc /sys/fs/cgroup/cpu,cpuacct ro - cgroup cgroup rw,cpu,cpuacct\n3 0 0:3 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n")
 	f.Add("0::/../../x\n", "40 31 0:38 /../.. /cgroup-in rw - cgroup2 cgroup2 rw\n41 31 0:38 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n")
 	f.Add("0::/a b/c\n", `41 31 0:38 /a\040b /sys/fs/cgroup/my\040cg rw shared:1 - cgroup2 cgroup2 rw`+"\n")
 	f.Add("1:name=systemd:/\n", "1 0 0:1 /sand /sys/fs/cgroup/systemd rw - cgroup cgroup rw,name=systemd\n")
+	f.Add("0::/../../../outside\n", "1 0 0:1 /.. /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n")
+	f.Add("4:cpu:/a/../../b\n", "1 0 0:1 /a /sys/fs/cgroup/../../etc rw - cgroup cgroup rw,cpu\n")
 	f.Fuzz(func(t *testing.T, cg, mi string) {
-		locs, _, _, err := resolveStrings(cg, mi, ^ctrlMask(0))
+		locs, _, _, err := resolveStrings(t, cg, mi, ^ctrlMask(0))
 		if err != nil {
 			return
 		}
@@ -88,6 +123,11 @@ func FuzzResolve(f *testing.F) {
 			dir := appendDir(nil, l)
 			if !bytes.HasPrefix(dir, l.mount.point) {
 				t.Fatalf("%s: dir %q not below mount point %q", Controller(c), dir, l.mount.point)
+			}
+			for _, part := range strings.Split(string(dir[len(l.mount.point):]), "/") {
+				if part == "." || part == ".." {
+					t.Fatalf("%s: dir %q climbs from mount point %q", Controller(c), dir, l.mount.point)
+				}
 			}
 		}
 	})

@@ -23,9 +23,16 @@ var (
 	ErrRemoved = errors.New("cgroup directory does not exist (cgroup removed or process moved)")
 
 	// ErrMalformed is wrapped by every error about a file whose content is
-	// not in the kernel's format. It is the same value as
-	// procfs.ErrMalformed.
+	// not in the kernel's format, or holds a value no kernel would (a
+	// memory limit of 0, a counter beyond 64 bits). It is the same value
+	// as procfs.ErrMalformed.
 	ErrMalformed = procfs.ErrMalformed
+
+	// ErrTooLarge and ErrNotRegular are procfs's: a file larger than its
+	// read's bound, and a FIFO, socket, device or directory where a file
+	// should be.
+	ErrTooLarge   = procfs.ErrTooLarge
+	ErrNotRegular = procfs.ErrNotRegular
 )
 
 // Error names the file (with the root prefix) and what went wrong with it.

@@ -19,14 +19,14 @@ func ExampleOpen() {
 	defer g.Close()
 
 	if lim, ok, err := g.CPULimit(); err == nil && ok {
-		fmt.Printf("cpu: %.1f CPUs set in %s\n", lim.CPUs, lim.Dir)
+		fmt.Printf("cpu: %.1f CPUs (%v every %v) set in %s\n", lim.CPUs, lim.Quota, lim.Period, lim.Path)
 	}
 	if lim, ok, err := g.MemoryLimit(); err == nil && ok {
-		fmt.Printf("memory: %d MiB set in %s\n", lim.Bytes>>20, lim.Dir)
+		fmt.Printf("memory: %d MiB set in %s\n", lim.Bytes>>20, lim.Path)
 	}
 	// Output:
-	// cpu: 2.0 CPUs set in /sys/fs/cgroup/a
-	// memory: 500 MiB set in /sys/fs/cgroup/a
+	// cpu: 2.0 CPUs (200ms every 100ms) set in /sys/fs/cgroup/a/cpu.max
+	// memory: 500 MiB set in /sys/fs/cgroup/a/memory.max
 }
 
 // Refresh usage counters into memory the caller owns: no allocation.
@@ -39,7 +39,7 @@ func ExampleGroup_ReadStats() {
 	defer g.Close()
 
 	var st cgroup.Stats
-	if err := g.ReadStats(&st); err != nil {
+	if err := g.ReadStats(&st, cgroup.StatsAll); err != nil {
 		fmt.Println(err)
 		return
 	}
@@ -52,7 +52,7 @@ func ExampleGroup_ReadStats() {
 
 // A periodic refresh reads only what it needs: StatsCore is CPU usage and
 // throttling, memory usage and working set, and pids.
-func ExampleGroup_ReadStatsOf() {
+func ExampleGroup_ReadStats_core() {
 	g, err := cgroup.Open(cgroup.WithRoot("testdata/v2-nested"))
 	if err != nil {
 		fmt.Println(err)
@@ -60,7 +60,7 @@ func ExampleGroup_ReadStatsOf() {
 	}
 	defer g.Close()
 	var st cgroup.Stats
-	if err := g.ReadStatsOf(&st, cgroup.StatsCore); err != nil {
+	if err := g.ReadStats(&st, cgroup.StatsCore); err != nil {
 		fmt.Println(err)
 		return
 	}
@@ -81,8 +81,8 @@ func ExampleGroup_LeafCPULimit() {
 	_, leafOK, _ := g.LeafCPULimit()
 	lim, ok, _ := g.CPULimit()
 	fmt.Println("leaf limited:", leafOK)
-	fmt.Println("effective:", ok, lim.CPUs, lim.Dir)
+	fmt.Println("effective:", ok, lim.CPUs, lim.Path)
 	// Output:
 	// leaf limited: false
-	// effective: true 2 /sys/fs/cgroup/a
+	// effective: true 2 /sys/fs/cgroup/a/cpu.max
 }

@@ -3,13 +3,13 @@ package cgroup
 import (
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/rightsize/rightsize/internal/testenv"
 	"github.com/rightsize/rightsize/procfs"
 )
 
@@ -49,10 +49,10 @@ func heapGrowth(fn func()) uint64 {
 	return after.TotalAlloc - before.TotalAlloc
 }
 
-// TestOversizedInput: a 100 MB mountinfo (junk and over-long lines around
-// the real ones) is streamed through a fixed buffer, and a 100 MB
-// memory.stat is refused as too large; neither makes memory grow with the
-// input.
+// TestOversizedInput: a 60 MB mountinfo (junk and over-long lines around
+// the real ones) is streamed through a fixed buffer; a 100 MB one, beyond
+// procfs's 64 MiB bound, is refused as too large; a 100 MB memory.stat is
+// refused as too large. None makes memory grow with the input.
 func TestOversizedInput(t *testing.T) {
 	skipUnlessLinux(t)
 	if testing.Short() {
@@ -60,6 +60,7 @@ func TestOversizedInput(t *testing.T) {
 	}
 	root := copyTree(t, "testdata/v2-nested")
 	const size = 100 << 20
+	const under = 60 << 20 // below the 64 MiB bound of a mountinfo read
 
 	mi := filepath.Join(root, "proc/self/mountinfo")
 	real, err := os.ReadFile(mi)
@@ -73,7 +74,7 @@ func TestOversizedInput(t *testing.T) {
 	junk := "9 1 0:9 / /var/lib/x rw - overlay overlay rw,lowerdir=" + strings.Repeat("/l", 40) + "\n"
 	long := "99 1 0:9 / /long rw - overlay overlay rw,lowerdir=" + strings.Repeat("/l:", 40000) + "\n"
 	written := 0
-	for written < size/2 {
+	for written < under/2 {
 		n, _ := f.WriteString(junk)
 		written += n
 		if written%(1<<20) < len(junk) {
@@ -82,11 +83,13 @@ func TestOversizedInput(t *testing.T) {
 		}
 	}
 	f.Write(real)
-	for written < size {
+	for written < under {
 		n, _ := f.WriteString(junk)
 		written += n
 	}
-	f.Close()
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	stat := filepath.Join(root, "sys/fs/cgroup/a/b/memory.stat")
 	big := strings.Repeat("anon 1\n", size/7)
@@ -100,19 +103,19 @@ func TestOversizedInput(t *testing.T) {
 		g, err = Open(WithRoot(root))
 	})
 	if err != nil {
-		t.Fatalf("Open with a 100 MB mountinfo: %v", err)
+		t.Fatalf("Open with a %d MB mountinfo: %v", under>>20, err)
 	}
 	defer g.Close()
-	t.Logf("Open over a %d MB mountinfo allocated %d KB", size>>20, grew>>10)
+	t.Logf("Open over a %d MB mountinfo allocated %d KB", under>>20, grew>>10)
 	if grew > 1<<20 {
-		t.Errorf("Open allocated %d bytes for a 100 MB mountinfo; want a bounded amount", grew)
+		t.Errorf("Open allocated %d bytes for a %d MB mountinfo; want a bounded amount", grew, under>>20)
 	}
 	if lim, ok, err := g.CPULimit(); err != nil || !ok || lim.CPUs != 2 {
 		t.Fatalf("CPULimit = %+v %v %v after skipping junk lines", lim, ok, err)
 	}
 
 	var st Stats
-	grew = heapGrowth(func() { err = g.ReadStats(&st) })
+	grew = heapGrowth(func() { err = g.ReadStats(&st, StatsAll) })
 	if !errors.Is(err, procfs.ErrTooLarge) || !strings.Contains(err.Error(), stat) {
 		t.Fatalf("ReadStats over a 100 MB memory.stat: %v, want ErrTooLarge naming %s", err, stat)
 	}
@@ -122,6 +125,30 @@ func TestOversizedInput(t *testing.T) {
 	}
 	if !st.Memory.HasUsage || st.Memory.HasWorkingSet || !st.CPU.HasUsage {
 		t.Errorf("other fields not filled around the failed file: %+v", st)
+	}
+
+	// Grown past the bound, the mountinfo is refused, in bounded memory,
+	// by an error naming it.
+	f, err = os.OpenFile(mi, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for written < size {
+		n, _ := f.WriteString(junk)
+		written += n
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var g2 *Group
+	grew = heapGrowth(func() { g2, err = Open(WithRoot(root)) })
+	var fe *Error
+	if g2 != nil || !errors.Is(err, ErrTooLarge) || !errors.As(err, &fe) || fe.Path != mi {
+		t.Fatalf("Open with a %d MB mountinfo: %v, want ErrTooLarge naming %s", size>>20, err, mi)
+	}
+	t.Logf("Open over a %d MB mountinfo allocated %d KB and said: %v", size>>20, grew>>10, err)
+	if grew > 1<<20 {
+		t.Errorf("Open allocated %d bytes refusing a %d MB mountinfo", grew, size>>20)
 	}
 }
 
@@ -141,7 +168,7 @@ func TestConcurrentReads(t *testing.T) {
 			defer wg.Done()
 			var st Stats
 			for j := 0; j < 200; j++ {
-				if err := g.ReadStats(&st); err != nil {
+				if err := g.ReadStats(&st, StatsAll); err != nil {
 					errs <- err
 					return
 				}
@@ -171,44 +198,17 @@ func TestUnreadableFile(t *testing.T) {
 	skipUnlessLinux(t)
 	root := os.Getenv("RIGHTSIZE_UNREADABLE_ROOT")
 	if root == "" {
-		dir, err := os.MkdirTemp("", "rightsize-unreadable-")
-		if err != nil {
+		root = filepath.Join(testenv.NobodyTempDir(t), "tree")
+		if err := os.Rename(copyTree(t, "testdata/v2-nested"), root); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { os.RemoveAll(dir) })
-		root = filepath.Join(dir, "tree")
-		if err := os.Rename(copyTree(t, "testdata/v2-nested"), root); err != nil {
+		if err := os.Chmod(root, 0o755); err != nil { // t.TempDir's mode
 			t.Fatal(err)
 		}
 		if err := os.Chmod(filepath.Join(root, "sys/fs/cgroup/a/memory.max"), 0); err != nil {
 			t.Fatal(err)
 		}
-		if os.Geteuid() == 0 {
-			setpriv, err := exec.LookPath("setpriv")
-			if err != nil {
-				t.Skip("root reads files whatever their mode, and setpriv (util-linux) is not here to drop privileges")
-			}
-			bin := filepath.Join(dir, "cgroup.test")
-			data, err := os.ReadFile(os.Args[0])
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(bin, data, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
-				if err == nil && info.IsDir() {
-					os.Chmod(p, 0o755)
-				}
-				return nil
-			})
-			cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", bin, "-test.run=^TestUnreadableFile$", "-test.v")
-			cmd.Env = append(os.Environ(), "RIGHTSIZE_UNREADABLE_ROOT="+root)
-			out, err := cmd.CombinedOutput()
-			t.Logf("as nobody:\n%s", out)
-			if err != nil || !strings.Contains(string(out), "--- PASS: TestUnreadableFile") {
-				t.Fatalf("non-root run failed: %v", err)
-			}
+		if testenv.RunAsNobody(t, "RIGHTSIZE_UNREADABLE_ROOT="+root) {
 			return
 		}
 	}

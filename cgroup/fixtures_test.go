@@ -3,8 +3,10 @@ package cgroup
 import (
 	"errors"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -103,38 +105,55 @@ func TestFixtures(t *testing.T) {
 			cpu, ok, err := g.CPULimit()
 			checkErr(t, "CPULimit", err, w.cpuErr, root)
 			if !w.cpuErr {
+				// The file that sets a CPU limit: cpu.max on v2, the
+				// quota file (with the period beside it) on v1.
+				cpuFile := "cpu.cfs_quota_us"
+				if loc, _ := g.Location(CPU); loc.Version == 2 {
+					cpuFile = "cpu.max"
+				}
 				if w.cpus == 0 && ok {
 					t.Errorf("CPULimit = %+v, want none", cpu)
-				} else if w.cpus != 0 && (!ok || cpu.CPUs != w.cpus || cpu.Dir != w.cpuDir) {
-					t.Errorf("CPULimit = %+v ok=%v, want %v CPUs from %s", cpu, ok, w.cpus, w.cpuDir)
+				} else if w.cpus != 0 && (!ok || cpu.CPUs != w.cpus || path.Dir(cpu.Path) != w.cpuDir || path.Base(cpu.Path) != cpuFile) {
+					t.Errorf("CPULimit = %+v ok=%v, want %v CPUs from %s/%s", cpu, ok, w.cpus, w.cpuDir, cpuFile)
+				}
+				if ok && (cpu.Quota <= 0 || cpu.Period <= 0 || float64(cpu.Quota)/float64(cpu.Period) != cpu.CPUs) {
+					t.Errorf("CPULimit = %+v: CPUs is not Quota/Period", cpu)
 				}
 			}
 
 			mem, ok, err := g.MemoryLimit()
 			checkErr(t, "MemoryLimit", err, w.memErr, root)
 			if !w.memErr {
+				// A limit from memory.stat names its key; one from a
+				// limit file does not.
+				wantKey := ""
+				if w.memFile == "memory.stat" {
+					wantKey = "hierarchical_memory_limit"
+				}
 				if w.mem == 0 && ok {
 					t.Errorf("MemoryLimit = %+v, want none", mem)
-				} else if w.mem != 0 && (!ok || mem.Bytes != w.mem || mem.Dir != w.memDir || mem.File != w.memFile) {
-					t.Errorf("MemoryLimit = %+v ok=%v, want %d from %s/%s", mem, ok, w.mem, w.memDir, w.memFile)
+				} else if w.mem != 0 && (!ok || mem.Bytes != w.mem || path.Dir(mem.Path) != w.memDir || path.Base(mem.Path) != w.memFile || mem.Key != wantKey) {
+					t.Errorf("MemoryLimit = %+v ok=%v, want %d from %s/%s (key %q)", mem, ok, w.mem, w.memDir, w.memFile, wantKey)
 				}
 			}
 
 			high, ok, err := g.MemoryHigh()
 			if !w.memErr {
-				if err != nil || (w.high == 0) == ok || high.Bytes != w.high {
+				if err != nil || (w.high == 0) == ok || high.Bytes != w.high || (ok && path.Base(high.Path) != "memory.high") {
 					t.Errorf("MemoryHigh = %+v ok=%v err=%v, want %d", high, ok, err, w.high)
 				}
 			}
 
 			pids, ok, err := g.PIDsLimit()
-			if err != nil || (w.pids == 0) == ok || pids.Max != w.pids || pids.Dir != w.pidsDir {
-				t.Errorf("PIDsLimit = %+v ok=%v err=%v, want %d from %s", pids, ok, err, w.pids, w.pidsDir)
+			if err != nil || (w.pids == 0) == ok || pids.Max != w.pids || (ok && (path.Dir(pids.Path) != w.pidsDir || path.Base(pids.Path) != "pids.max")) {
+				t.Errorf("PIDsLimit = %+v ok=%v err=%v, want %d from %s/pids.max", pids, ok, err, w.pids, w.pidsDir)
 			}
 		})
 	}
 }
 
+// checkErr checks that err is a file error naming a file below root (made
+// absolute, as Open makes every root) when want is set, and nil otherwise.
 func checkErr(t *testing.T, what string, err error, want bool, root string) {
 	t.Helper()
 	if !want {
@@ -147,9 +166,20 @@ func checkErr(t *testing.T, what string, err error, want bool, root string) {
 	if !errors.As(err, &fe) || !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrNotAvailable) {
 		t.Fatalf("%s: error %v is not a file error", what, err)
 	}
-	if len(fe.Path) < len(root) || fe.Path[:len(root)] != root {
-		t.Errorf("%s: error path %q is not below %q", what, fe.Path, root)
+	abs := absPath(t, root)
+	if !strings.HasPrefix(fe.Path, abs+string(filepath.Separator)) {
+		t.Errorf("%s: error path %q is not below %q", what, fe.Path, abs)
 	}
+}
+
+// absPath is filepath.Abs that fails the test on error.
+func absPath(t testing.TB, p string) string {
+	t.Helper()
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return abs
 }
 
 func TestFixtureStatsV2(t *testing.T) {
@@ -160,34 +190,38 @@ func TestFixtureStatsV2(t *testing.T) {
 	}
 	defer g.Close()
 	var st Stats
-	if err := g.ReadStats(&st); err != nil {
+	if err := g.ReadStats(&st, StatsAll); err != nil {
 		t.Fatal(err)
 	}
 	want := Stats{
-		CPU: CPUStats{HasUsage: true, Usage: 2500 * time.Millisecond, HasThrottling: true,
+		CPU: CPUStats{HasUsage: true, Usage: 2500 * time.Millisecond, UsagePath: "/sys/fs/cgroup/a/b/cpu.stat", HasThrottling: true,
 			Throttling: Throttling{Periods: 50, ThrottledPeriods: 5, ThrottledTime: 250 * time.Millisecond}},
 		Memory: MemoryStats{HasUsage: true, Usage: 209715200, HasWorkingSet: true, WorkingSet: 209715200 - 52428800, InactiveFile: 52428800,
+			Anon: 104857600, File: 104857600,
 			HasPeak: true, Peak: 314572800, HasEvents: true, Events: MemoryEvents{High: 12, Max: 3, OOM: 1, OOMKill: 1}},
 		PIDs: PIDsStats{HasCurrent: true, Current: 12},
+		// The process's own cgroup (not the hierarchy's root): not
+		// host-wide.
 		Pressure: PressureStats{HasCPU: true, HasMemory: true, HasIO: true,
-			CPU:    PSI{Some: PSILine{1.5, 0.75, 0.1, 123456}, Full: PSILine{0.5, 0.25, 0.05, 65432}, HasFull: true},
+			CPU: PSI{Some: PSILine{Avg10: 1.5, Avg60: 0.75, Avg300: 0.1, Total: 123456 * time.Microsecond},
+				Full: PSILine{Avg10: 0.5, Avg60: 0.25, Avg300: 0.05, Total: 65432 * time.Microsecond}, HasFull: true},
 			Memory: PSI{HasFull: true},
-			IO:     PSI{Some: PSILine{TotalMicros: 10}, Full: PSILine{TotalMicros: 5}, HasFull: true}},
+			IO:     PSI{Some: PSILine{Total: 10 * time.Microsecond}, Full: PSILine{Total: 5 * time.Microsecond}, HasFull: true}},
 	}
 	if st != want {
 		t.Fatalf("ReadStats =\n%+v\nwant\n%+v", st, want)
 	}
 	req, ok, err := g.CPURequest()
-	if err != nil || !ok || req.Weight != 100 || req.MilliCPU != 1000 || !req.Approx {
+	if err != nil || !ok || req.Weight != 100 || req.MilliCPU != 1000 || !req.Approx || req.Path != "/sys/fs/cgroup/a/b/cpu.weight" {
 		t.Errorf("CPURequest = %+v %v %v", req, ok, err)
 	}
 	n, ok, err := g.CPUSetCPUs()
-	if err != nil || !ok || n != 2 {
-		t.Errorf("CPUSetCPUs = %d %v %v", n, ok, err)
+	if err != nil || !ok || n != (CPUCount{CPUs: 2, Path: "/sys/fs/cgroup/a/b/cpuset.cpus.effective"}) {
+		t.Errorf("CPUSetCPUs = %+v %v %v", n, ok, err)
 	}
 	swap, ok, err := g.SwapLimit()
-	if err != nil || !ok || swap != 0 {
-		t.Errorf("SwapLimit = %d %v %v, want 0 (leaf swap.max 0)", swap, ok, err)
+	if err != nil || !ok || swap != (MemoryLimit{Bytes: 0, Path: "/sys/fs/cgroup/a/b/memory.swap.max"}) {
+		t.Errorf("SwapLimit = %+v %v %v, want 0 (leaf swap.max 0)", swap, ok, err)
 	}
 }
 
@@ -199,13 +233,14 @@ func TestFixtureStatsV1(t *testing.T) {
 	}
 	defer g.Close()
 	var st Stats
-	if err := g.ReadStats(&st); err != nil {
+	if err := g.ReadStats(&st, StatsAll); err != nil {
 		t.Fatal(err)
 	}
 	want := Stats{
-		CPU: CPUStats{HasUsage: true, Usage: 98765432100, HasThrottling: true,
+		CPU: CPUStats{HasUsage: true, Usage: 98765432100, UsagePath: "/sys/fs/cgroup/cpu,cpuacct/cpuacct.usage", HasThrottling: true,
 			Throttling: Throttling{Periods: 120, ThrottledPeriods: 30, ThrottledTime: 4500 * time.Millisecond}},
 		Memory: MemoryStats{HasUsage: true, Usage: 104857600, HasWorkingSet: true, WorkingSet: 104857600 - 10485760, InactiveFile: 10485760,
+			Anon: 83886080, File: 20971520,
 			HasPeak: true, Peak: 157286400, HasEvents: true, Events: MemoryEvents{Max: 3, OOM: 1, OOMKill: 1}},
 		PIDs: PIDsStats{HasCurrent: true, Current: 7},
 	}
@@ -213,25 +248,29 @@ func TestFixtureStatsV1(t *testing.T) {
 		t.Fatalf("ReadStats =\n%+v\nwant\n%+v", st, want)
 	}
 	req, ok, err := g.CPURequest()
-	if err != nil || !ok || req.Shares != 1536 || req.MilliCPU != 1500 || req.Approx {
+	if err != nil || !ok || req.Shares != 1536 || req.MilliCPU != 1500 || req.Approx || req.Path != "/sys/fs/cgroup/cpu,cpuacct/cpu.shares" {
 		t.Errorf("CPURequest = %+v %v %v", req, ok, err)
 	}
 	n, ok, err := g.CPUSetCPUs()
-	if err != nil || !ok || n != 4 {
-		t.Errorf("CPUSetCPUs = %d %v %v", n, ok, err)
+	if err != nil || !ok || n != (CPUCount{CPUs: 4, Path: "/sys/fs/cgroup/cpuset/cpuset.effective_cpus"}) {
+		t.Errorf("CPUSetCPUs = %+v %v %v", n, ok, err)
 	}
 	swap, ok, err := g.SwapLimit()
-	if err != nil || !ok || swap != 536870912-268435456 {
-		t.Errorf("SwapLimit = %d %v %v", swap, ok, err)
+	if err != nil || !ok || swap.Bytes != 536870912-268435456 || path.Base(swap.Path) != "memory.memsw.limit_in_bytes" {
+		t.Errorf("SwapLimit = %+v %v %v", swap, ok, err)
 	}
-	if u, err := g.MemoryUsage(); err != nil || u != 104857600 {
-		t.Errorf("MemoryUsage = %d %v", u, err)
+	// The single-value reads of before (MemoryUsage, CPUUsage,
+	// PIDsCurrent) are ReadStats with one group: the same values, the
+	// other groups left clear.
+	var one Stats
+	if err := g.ReadStats(&one, StatsMemory); err != nil || !one.Memory.HasUsage || one.Memory.Usage != 104857600 || one.CPU.HasUsage || one.PIDs.HasCurrent {
+		t.Errorf("ReadStats(StatsMemory) = %+v %v", one, err)
 	}
-	if u, err := g.CPUUsage(); err != nil || u != 98765432100 {
-		t.Errorf("CPUUsage = %v %v", u, err)
+	if err := g.ReadStats(&one, StatsCPU); err != nil || one.CPU != want.CPU || one.Memory.HasUsage {
+		t.Errorf("ReadStats(StatsCPU) = %+v %v", one, err)
 	}
-	if p, err := g.PIDsCurrent(); err != nil || p != 7 {
-		t.Errorf("PIDsCurrent = %v %v", p, err)
+	if err := g.ReadStats(&one, StatsPIDs); err != nil || one.PIDs != want.PIDs || one.CPU.HasUsage {
+		t.Errorf("ReadStats(StatsPIDs) = %+v %v", one, err)
 	}
 }
 
@@ -255,12 +294,13 @@ func TestNoControllerIsNotAnError(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Close()
-	if _, err := g.MemoryUsage(); !errors.Is(err, ErrNotAvailable) {
-		t.Errorf("MemoryUsage err = %v, want ErrNotAvailable", err)
-	}
+	// A controller that is not mounted leaves its values unset, without
+	// an error (the usage readers of before said ErrNotAvailable).
 	var st Stats
-	if err := g.ReadStats(&st); err != nil || st != (Stats{}) {
-		t.Errorf("ReadStats = %+v, %v", st, err)
+	for _, set := range []StatsSet{StatsMemory, StatsCPU, StatsPIDs, StatsPressure, StatsAll} {
+		if err := g.ReadStats(&st, set); err != nil || st != (Stats{}) {
+			t.Errorf("ReadStats(%#x) = %+v, %v", set, st, err)
+		}
 	}
 	if _, ok, err := g.SwapLimit(); ok || err != nil {
 		t.Errorf("SwapLimit ok=%v err=%v", ok, err)
@@ -272,13 +312,14 @@ func TestNoControllerIsNotAnError(t *testing.T) {
 
 func TestOpenErrors(t *testing.T) {
 	skipUnlessLinux(t)
+	// Error paths carry the root made absolute.
 	_, err := Open(WithRoot("testdata/bad-proc-cgroup"))
 	var fe *Error
-	if !errors.As(err, &fe) || !errors.Is(err, ErrMalformed) || fe.Path != "testdata/bad-proc-cgroup/proc/self/cgroup" {
+	if !errors.As(err, &fe) || !errors.Is(err, ErrMalformed) || fe.Path != absPath(t, "testdata/bad-proc-cgroup/proc/self/cgroup") {
 		t.Fatalf("Open bad cgroup file: %v", err)
 	}
 	_, err = Open(WithRoot("testdata/does-not-exist"))
-	if !errors.As(err, &fe) || fe.Path != "testdata/does-not-exist/proc/self/cgroup" {
+	if !errors.As(err, &fe) || fe.Path != absPath(t, "testdata/does-not-exist/proc/self/cgroup") {
 		t.Fatalf("Open missing root: %v", err)
 	}
 }
@@ -311,7 +352,10 @@ func TestFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Close()
-	files := g.Files()
+	files, err := g.files()
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := map[string]bool{
 		"/sys/fs/cgroup/cgroup.controllers": true,
 		"/sys/fs/cgroup/a/cpu.max":          true,
@@ -325,7 +369,7 @@ func TestFiles(t *testing.T) {
 		}
 	}
 	if len(want) != 0 {
-		t.Errorf("Files() = %q lacks %v", files, want)
+		t.Errorf("files() = %q lacks %v", files, want)
 	}
 }
 
@@ -368,7 +412,7 @@ func TestLeafCPULimitAndMoved(t *testing.T) {
 	}
 }
 
-func TestReadStatsOf(t *testing.T) {
+func TestReadStatsSet(t *testing.T) {
 	skipUnlessLinux(t)
 	g, err := Open(WithRoot("testdata/v2-nested"))
 	if err != nil {
@@ -376,19 +420,40 @@ func TestReadStatsOf(t *testing.T) {
 	}
 	defer g.Close()
 	var all, core Stats
-	if err := g.ReadStats(&all); err != nil {
+	if err := g.ReadStats(&all, StatsAll); err != nil {
 		t.Fatal(err)
 	}
-	if err := g.ReadStatsOf(&core, StatsCore); err != nil {
+	if err := g.ReadStats(&core, StatsCore); err != nil {
 		t.Fatal(err)
 	}
 	want := Stats{CPU: all.CPU, PIDs: all.PIDs}
-	want.Memory = MemoryStats{HasUsage: true, Usage: all.Memory.Usage, HasWorkingSet: true, WorkingSet: all.Memory.WorkingSet, InactiveFile: all.Memory.InactiveFile}
+	want.Memory = MemoryStats{HasUsage: true, Usage: all.Memory.Usage, HasWorkingSet: true, WorkingSet: all.Memory.WorkingSet, InactiveFile: all.Memory.InactiveFile,
+		Anon: all.Memory.Anon, File: all.Memory.File, HasKernel: all.Memory.HasKernel, Kernel: all.Memory.Kernel}
 	if core != want {
-		t.Fatalf("ReadStatsOf(StatsCore) =\n%+v\nwant\n%+v", core, want)
+		t.Fatalf("ReadStats(StatsCore) =\n%+v\nwant\n%+v", core, want)
 	}
 	var p Stats
-	if err := g.ReadStatsOf(&p, StatsPressure|StatsMemoryEvents); err != nil || !p.Pressure.HasCPU || !p.Memory.HasEvents || p.CPU.HasUsage || p.Memory.HasUsage {
-		t.Fatalf("ReadStatsOf(pressure|events) = %+v, %v", p, err)
+	if err := g.ReadStats(&p, StatsPressure|StatsMemoryEvents); err != nil || !p.Pressure.HasCPU || !p.Memory.HasEvents || p.CPU.HasUsage || p.Memory.HasUsage {
+		t.Fatalf("ReadStats(pressure|events) = %+v, %v", p, err)
 	}
+	// A set selects nothing beyond itself; the zero set clears st.
+	if err := g.ReadStats(&p, 0); err != nil || p != (Stats{}) {
+		t.Fatalf("ReadStats(0) = %+v, %v", p, err)
+	}
+	if err := g.ReadStats(nil, StatsAll); err == nil {
+		t.Fatal("ReadStats(nil) succeeded")
+	}
+}
+
+// memoryUsageErr runs the memory usage reader alone and returns its error
+// as is: ReadStats passes over errors wrapping ErrNotAvailable (a usage
+// file absent where the controller is not enabled), and tests that check
+// such an error names its file call the reader directly.
+func memoryUsageErr(g *Group) error {
+	if err := g.lock(); err != nil {
+		return err
+	}
+	defer g.mu.Unlock()
+	var m MemoryStats
+	return g.readMemoryUsage(&m)
 }

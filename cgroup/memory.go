@@ -1,21 +1,20 @@
 package cgroup
 
-import (
-	"math"
-)
+import "math"
 
 // MemoryLimit is a memory limit and where it was found.
 type MemoryLimit struct {
 	// Bytes is the limit.
 	Bytes int64
-	// Dir is the directory (without the root prefix) whose file sets the
-	// limit; an ancestor when a parent is tighter.
-	Dir string
-	// File is the file that gave it, e.g. "memory.max",
-	// "memory.limit_in_bytes", or "memory.stat" when v1's
-	// hierarchical_memory_limit showed a limit set above the visible
-	// hierarchy.
-	File string
+	// Path is the file that gives it, inside the root: memory.max,
+	// memory.high or memory.limit_in_bytes, in an ancestor's directory when
+	// a parent is tighter; or the process's own v1 memory.stat when Key is
+	// set.
+	Path string
+	// Key is set when the limit came from a key of memory.stat:
+	// "hierarchical_memory_limit" (v1), which shows a limit set above the
+	// visible hierarchy.
+	Key string
 }
 
 // MemoryLimit returns the hard memory limit: the minimum over the process's
@@ -24,12 +23,15 @@ type MemoryLimit struct {
 // which includes ancestors hidden by a bind-mounted root. ok is false when
 // nothing limits memory ("max", v1's page-aligned LONG_MAX sentinel, or no
 // memory controller). The value is the kernel's, not capped at host memory.
+// A limit of 0, or a negative one, is not a limit but a malformed file.
 func (g *Group) MemoryLimit() (MemoryLimit, bool, error) {
+	if err := g.lock(); err != nil {
+		return MemoryLimit{}, false, err
+	}
+	defer g.mu.Unlock()
 	if !g.have[Memory] {
 		return MemoryLimit{}, false, nil
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
 	if g.locs[Memory].Version == 2 {
 		return g.minOverLevels(Memory, fMemMax)
 	}
@@ -37,12 +39,12 @@ func (g *Group) MemoryLimit() (MemoryLimit, bool, error) {
 	if err != nil {
 		return MemoryLimit{}, false, err
 	}
-	h, hok, err := g.v1StatLimit("hierarchical_memory_limit")
+	h, hok, err := g.v1StatLimit(keyHierMem)
 	if err != nil {
 		return MemoryLimit{}, false, err
 	}
-	if hok && (!ok || h < lim.Bytes) {
-		return MemoryLimit{Bytes: h, Dir: g.levels[Memory][0].dir, File: fileNames[fMemStat]}, true, nil
+	if hok && (!ok || h.Bytes < lim.Bytes) {
+		return h, true, nil
 	}
 	return lim, ok, nil
 }
@@ -52,67 +54,83 @@ func (g *Group) MemoryLimit() (MemoryLimit, bool, error) {
 // OOM-kill. ok is false on v1 (which has no such limit) and when every level
 // says "max".
 func (g *Group) MemoryHigh() (MemoryLimit, bool, error) {
+	if err := g.lock(); err != nil {
+		return MemoryLimit{}, false, err
+	}
+	defer g.mu.Unlock()
 	if !g.have[Memory] || g.locs[Memory].Version != 2 {
 		return MemoryLimit{}, false, nil
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
 	return g.minOverLevels(Memory, fMemHigh)
 }
 
 // SwapLimit returns how much swap the process's cgroup may use beyond its
-// memory limit: v2 memory.swap.max (minimum over the hierarchy); v1
-// memory.memsw.limit_in_bytes minus memory.limit_in_bytes (each a hierarchy
-// minimum). ok is false when unlimited or when swap is not accounted (the
-// files are absent without swap accounting; that is not an error).
-func (g *Group) SwapLimit() (int64, bool, error) {
-	if !g.have[Memory] {
-		return 0, false, nil
+// memory limit: v2 memory.swap.max (minimum over the hierarchy); v1 the
+// memory+swap limit minus the memory limit, each the minimum of the
+// visible levels' files (memory.memsw.limit_in_bytes,
+// memory.limit_in_bytes) and of memory.stat's hierarchical_memsw_limit and
+// hierarchical_memory_limit, which cover ancestors the view hides. The
+// Path is the file of the swap limit (on v1 the memory+swap file, or
+// memory.stat with its Key). ok is false when unlimited or when swap is not
+// accounted (the files are absent without swap accounting; that is not an
+// error).
+func (g *Group) SwapLimit() (MemoryLimit, bool, error) {
+	if err := g.lock(); err != nil {
+		return MemoryLimit{}, false, err
 	}
-	g.mu.Lock()
 	defer g.mu.Unlock()
+	if !g.have[Memory] {
+		return MemoryLimit{}, false, nil
+	}
 	if g.locs[Memory].Version == 2 {
-		l, ok, err := g.minOverLevels(Memory, fMemSwapMax)
-		return l.Bytes, ok, err
+		return g.minOverLevelsZero(Memory, fMemSwapMax, true)
 	}
 	// Absent memsw files mean no swap accounting.
 	if _, present, err := g.read(Memory, 0, fMemMemswLimitV1); err != nil || !present {
-		return 0, false, err
+		return MemoryLimit{}, false, err
 	}
-	sw, ok, err := g.minOverLevels(Memory, fMemMemswLimitV1)
-	if err != nil || !ok {
-		return 0, false, err
+	sw, swok, err := g.minOverLevels(Memory, fMemMemswLimitV1)
+	if err != nil {
+		return MemoryLimit{}, false, err
 	}
-	if h, hok, err := g.v1StatLimit("hierarchical_memsw_limit"); err != nil {
-		return 0, false, err
-	} else if hok && h < sw.Bytes {
-		sw.Bytes = h
+	if h, hok, err := g.v1StatLimit(keyHierMemsw); err != nil {
+		return MemoryLimit{}, false, err
+	} else if hok && (!swok || h.Bytes < sw.Bytes) {
+		sw, swok = h, true
+	}
+	if !swok {
+		return MemoryLimit{}, false, nil
 	}
 	mem, mok, err := g.minOverLevels(Memory, fMemLimitV1)
 	if err != nil {
-		return 0, false, err
+		return MemoryLimit{}, false, err
 	}
-	if h, hok, err := g.v1StatLimit("hierarchical_memory_limit"); err != nil {
-		return 0, false, err
-	} else if hok && (!mok || h < mem.Bytes) {
-		mem.Bytes, mok = h, true
+	if h, hok, err := g.v1StatLimit(keyHierMem); err != nil {
+		return MemoryLimit{}, false, err
+	} else if hok && (!mok || h.Bytes < mem.Bytes) {
+		mem, mok = h, true
 	}
-	if !mok {
-		return 0, false, nil
+	if mok {
+		// Memory+swap minus memory; with memory alone unlimited all of
+		// it may be swap.
+		sw.Bytes = max(sw.Bytes-mem.Bytes, 0)
 	}
-	swap := sw.Bytes - mem.Bytes
-	if swap < 0 {
-		swap = 0
-	}
-	return swap, true, nil
+	return sw, true, nil
 }
 
 // minOverLevels walks from the process's cgroup to the mount point and
 // returns the smallest limit in file id. v2 levels without the file (the
 // root, or a level where the controller is not enabled) are skipped; on v1
 // every level has the file and its absence is an error. Values are "max" or
-// bytes (v2) or bytes with the LONG_MAX sentinel (v1).
+// bytes (v2) or bytes with the LONG_MAX sentinel (v1). Zero is not a usable
+// limit and is reported as malformed.
 func (g *Group) minOverLevels(c Controller, id fileID) (MemoryLimit, bool, error) {
+	return g.minOverLevelsZero(c, id, false)
+}
+
+// minOverLevelsZero is minOverLevels; zeroOK accepts 0 as a value (a swap
+// limit of 0 means "no swap").
+func (g *Group) minOverLevelsZero(c Controller, id fileID, zeroOK bool) (MemoryLimit, bool, error) {
 	v2 := g.locs[c].Version == 2
 	best := MemoryLimit{Bytes: math.MaxInt64}
 	found := false
@@ -135,6 +153,11 @@ func (g *Group) minOverLevels(c Controller, id fileID) (MemoryLimit, bool, error
 		var limited bool
 		if v2 {
 			v, limited, err = parseMaxOrInt(data)
+		} else if u, uerr := parseSingleUint(data); uerr == nil && u > math.MaxInt64 {
+			// Linux 3.12–3.18 write "no limit" as 2^64-1 (the
+			// page_counter's unsigned maximum), later kernels as
+			// LONG_MAX rounded to the page: both are no limit.
+			limited = false
 		} else {
 			v, err = parseSingleInt(data)
 			limited = err == nil && !v1Unlimited(v)
@@ -142,11 +165,14 @@ func (g *Group) minOverLevels(c Controller, id fileID) (MemoryLimit, bool, error
 				err = errMalformed("negative limit %d", v)
 			}
 		}
+		if err == nil && limited && v == 0 && !zeroOK {
+			err = errMalformed("a limit of 0 bytes is not usable")
+		}
 		if err != nil {
 			return MemoryLimit{}, false, g.malformedFile(c, li, id, err)
 		}
 		if limited && v < best.Bytes {
-			best = MemoryLimit{Bytes: v, Dir: g.levels[c][li].dir, File: fileNames[id]}
+			best = MemoryLimit{Bytes: v, Path: g.levels[c][li].path(id)}
 			found = true
 		}
 	}
@@ -165,53 +191,26 @@ func (g *Group) mustReadErr(c Controller, li int, id fileID) error {
 // It is set when use_hierarchy is on and covers ancestors that a container's
 // bind-mounted or namespaced view does not show; when the walk reached the
 // hierarchy's root there are none, and the (costly) file is not read.
-func (g *Group) v1StatLimit(key string) (int64, bool, error) {
+func (g *Group) v1StatLimit(key memStatKey) (MemoryLimit, bool, error) {
 	if g.walkReachesRoot(Memory) {
 		// The walk saw every ancestor: nothing is hidden above it.
-		return 0, false, nil
+		return MemoryLimit{}, false, nil
 	}
-	data, err := g.mustRead(Memory, 0, fMemStat)
-	if err != nil {
-		return 0, false, err
+	var ms memStat
+	if err := g.readMemStat(&ms); err != nil {
+		return MemoryLimit{}, false, err
 	}
-	var v uint64
-	found := false
-	if err := flatKeyed(data, func(k []byte, val uint64) {
-		if string(k) == key {
-			v, found = val, true
-		}
-	}); err != nil {
-		return 0, false, g.malformedFile(Memory, 0, fMemStat, err)
+	if !ms.has(key) {
+		return MemoryLimit{}, false, nil
 	}
-	if !found || v > math.MaxInt64 || v1Unlimited(int64(v)) {
-		return 0, false, nil
+	v := ms.vals[key]
+	switch {
+	case ms.neg(key):
+		return MemoryLimit{}, false, g.malformedFile(Memory, 0, fMemStat, errMalformed("%s is negative", memStatKeys[key].v1))
+	case v > math.MaxInt64 || v1Unlimited(int64(v)):
+		return MemoryLimit{}, false, nil
+	case v == 0:
+		return MemoryLimit{}, false, g.malformedFile(Memory, 0, fMemStat, errMalformed("%s 0 is not a usable limit", memStatKeys[key].v1))
 	}
-	return int64(v), true, nil
-}
-
-// MemoryUsage returns the memory charged to the process's cgroup (v1
-// memory.usage_in_bytes, v2 memory.current), page cache included. It returns
-// ErrNotAvailable without a memory controller.
-func (g *Group) MemoryUsage() (int64, error) {
-	if !g.have[Memory] {
-		return 0, ErrNotAvailable
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	id := fMemCurrent
-	if g.locs[Memory].Version == 1 {
-		id = fMemUsageV1
-	}
-	data, err := g.mustRead(Memory, 0, id)
-	if err != nil {
-		return 0, err
-	}
-	v, err := parseSingleInt(data)
-	if err == nil && v < 0 {
-		err = errMalformed("negative usage %d", v)
-	}
-	if err != nil {
-		return 0, g.malformedFile(Memory, 0, id, err)
-	}
-	return v, nil
+	return MemoryLimit{Bytes: int64(v), Path: g.levels[Memory][0].path(fMemStat), Key: memStatKeys[key].v1}, true, nil
 }

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"time"
+
+	"github.com/rightsize/rightsize/internal/kernfmt"
 )
 
 // Pure parsers for cgroupfs file formats (Documentation/admin-guide/
@@ -22,24 +25,8 @@ func trim(b []byte) []byte {
 	return b
 }
 
-// parseUint parses a decimal without sign.
-func parseUint(b []byte) (uint64, bool) {
-	if len(b) == 0 || len(b) > 20 {
-		return 0, false
-	}
-	var n uint64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		d := uint64(c - '0')
-		if n > (math.MaxUint64-d)/10 {
-			return 0, false
-		}
-		n = n*10 + d
-	}
-	return n, true
-}
+// parseUint parses a decimal without sign (kernfmt.ParseUint).
+func parseUint(b []byte) (uint64, bool) { return kernfmt.ParseUint(b) }
 
 // parseInt parses a decimal with an optional minus sign into an int64.
 func parseInt(b []byte) (int64, bool) {
@@ -62,11 +49,21 @@ func errMalformed(format string, args ...any) error {
 }
 
 // parseSingleInt parses a file holding one integer (cpu.cfs_quota_us,
-// memory.limit_in_bytes, pids.current, ...).
+// memory.limit_in_bytes, ...).
 func parseSingleInt(data []byte) (int64, error) {
 	v, ok := parseInt(trim(data))
 	if !ok {
 		return 0, errMalformed("want one integer, got %q", trim(data))
+	}
+	return v, nil
+}
+
+// parseSingleUint parses a file holding one unsigned 64-bit number
+// (memory.current, memory.usage_in_bytes, pids.current, cpuacct.usage, ...).
+func parseSingleUint(data []byte) (uint64, error) {
+	v, ok := parseUint(trim(data))
+	if !ok {
+		return 0, errMalformed("want one unsigned integer, got %q", trim(data))
 	}
 	return v, nil
 }
@@ -118,10 +115,10 @@ func parseCPUMax(data []byte) (quota, period int64, limited bool, err error) {
 }
 
 // flatKeyed iterates a "flat keyed" file (cpu.stat, memory.stat,
-// memory.events, memory.oom_control): one "key value" pair per line.
-// fn is called for each well-formed pair; lines that do not split are
-// reported as malformed.
-func flatKeyed(data []byte, fn func(key []byte, val uint64)) error {
+// memory.events, memory.oom_control): one "key value" pair per line, the
+// value a decimal. fn gets the raw value; counter and strictUint parse it.
+// A line that does not split is reported as malformed.
+func flatKeyed(data []byte, fn func(key, val []byte) error) error {
 	for len(data) > 0 {
 		var line []byte
 		line, data, _ = bytes.Cut(data, []byte("\n"))
@@ -132,20 +129,52 @@ func flatKeyed(data []byte, fn func(key []byte, val uint64)) error {
 		if !ok {
 			return errMalformed("line %q is not \"key value\"", line)
 		}
-		n, ok := parseUint(trim(v))
-		if !ok {
-			// Negative values occur in v1 memory.stat on some kernels
-			// (per-cpu drift); treat them as zero rather than failing the
-			// whole file.
-			if x, okNeg := parseInt(trim(v)); okNeg && x < 0 {
-				n = 0
-			} else {
-				return errMalformed("value of %q is not a number: %q", k, v)
-			}
+		if err := fn(k, trim(v)); err != nil {
+			return err
 		}
-		fn(k, n)
 	}
 	return nil
+}
+
+// counter parses an unsigned 64-bit kernel counter. Negative values occur
+// in v1 memory.stat on some kernels (per-CPU drift of a statistic that is
+// near zero); they read as 0 rather than failing the whole file. Anything
+// else that is not a decimal is malformed.
+func counter(key, v []byte) (uint64, error) {
+	if n, ok := parseUint(v); ok {
+		return n, nil
+	}
+	if x, ok := parseInt(v); ok && x < 0 {
+		return 0, nil
+	}
+	return 0, errMalformed("value of %q is not an unsigned 64-bit number: %q", key, v)
+}
+
+// micros converts a count of microseconds to a Duration; a count beyond
+// what a Duration holds (292 years) is malformed, never wrapped.
+func micros(key string, v uint64) (time.Duration, error) {
+	if v > math.MaxInt64/uint64(time.Microsecond) {
+		return 0, errMalformed("%s %d µs is out of range", key, v)
+	}
+	return time.Duration(v) * time.Microsecond, nil
+}
+
+// nanos converts a count of nanoseconds to a Duration; beyond MaxInt64 is
+// malformed.
+func nanos(key string, v uint64) (time.Duration, error) {
+	if v > math.MaxInt64 {
+		return 0, errMalformed("%s %d ns is out of range", key, v)
+	}
+	return time.Duration(v), nil
+}
+
+// toInt64 converts an unsigned kernel count (bytes, tasks) to int64;
+// beyond MaxInt64 is malformed, never wrapped.
+func toInt64(key string, v uint64) (int64, error) {
+	if v > math.MaxInt64 {
+		return 0, errMalformed("%s %d is out of range", key, v)
+	}
+	return int64(v), nil
 }
 
 // v1Unlimited reports whether a v1 memory value is the "no limit" sentinel:
@@ -155,110 +184,4 @@ func flatKeyed(data []byte, fn func(key []byte, val uint64)) error {
 func v1Unlimited(v int64) bool {
 	const maxPage = 1 << 16
 	return v >= math.MaxInt64&^(maxPage-1)
-}
-
-// PSI is one resource's pressure file (Documentation/accounting/psi.rst):
-//
-//	some avg10=0.00 avg60=0.00 avg300=0.00 total=0
-//	full avg10=0.00 avg60=0.00 avg300=0.00 total=0
-type PSI struct {
-	Some PSILine `json:"some"`
-	// Full is absent (HasFull false) in cpu.pressure before Linux 5.13.
-	Full    PSILine `json:"full"`
-	HasFull bool    `json:"hasFull"`
-}
-
-// PSILine holds the averages (percent of wall time over 10 s, 60 s, 300 s)
-// and the total stall time in microseconds.
-type PSILine struct {
-	Avg10       float64 `json:"avg10"`
-	Avg60       float64 `json:"avg60"`
-	Avg300      float64 `json:"avg300"`
-	TotalMicros uint64  `json:"totalMicros"`
-}
-
-func parsePSI(data []byte, p *PSI) error {
-	*p = PSI{}
-	haveSome := false
-	for len(data) > 0 {
-		var line []byte
-		line, data, _ = bytes.Cut(data, []byte("\n"))
-		if len(line) == 0 {
-			continue
-		}
-		kind, rest, _ := bytes.Cut(line, []byte(" "))
-		var dst *PSILine
-		switch string(kind) {
-		case "some":
-			dst, haveSome = &p.Some, true
-		case "full":
-			dst, p.HasFull = &p.Full, true
-		default:
-			return errMalformed("pressure line %q is neither some nor full", line)
-		}
-		if err := parsePSILine(rest, dst); err != nil {
-			return err
-		}
-	}
-	if !haveSome {
-		return errMalformed("no \"some\" line in pressure file")
-	}
-	return nil
-}
-
-func parsePSILine(b []byte, l *PSILine) error {
-	seen := 0
-	for len(b) > 0 {
-		var f []byte
-		f, b, _ = bytes.Cut(b, []byte(" "))
-		k, v, ok := bytes.Cut(f, []byte("="))
-		if !ok {
-			return errMalformed("pressure field %q is not key=value", f)
-		}
-		switch string(k) {
-		case "avg10", "avg60", "avg300":
-			x, ok := parseDecimal(v)
-			if !ok {
-				return errMalformed("pressure %s=%q is not a decimal", k, v)
-			}
-			switch string(k) {
-			case "avg10":
-				l.Avg10 = x
-			case "avg60":
-				l.Avg60 = x
-			default:
-				l.Avg300 = x
-			}
-			seen++
-		case "total":
-			x, ok := parseUint(v)
-			if !ok {
-				return errMalformed("pressure total=%q is not an integer", v)
-			}
-			l.TotalMicros = x
-			seen++
-		}
-	}
-	if seen != 4 {
-		return errMalformed("pressure line lacks avg10, avg60, avg300 or total")
-	}
-	return nil
-}
-
-// parseDecimal parses the kernel's fixed-point "12.34" without allocating.
-func parseDecimal(b []byte) (float64, bool) {
-	ip, fp, dot := bytes.Cut(b, []byte("."))
-	i, ok := parseUint(ip)
-	if !ok {
-		return 0, false
-	}
-	x := float64(i)
-	if dot {
-		f, ok := parseUint(fp)
-		if !ok || len(fp) > 6 {
-			return 0, false
-		}
-		x += float64(f) / math.Pow10(len(fp))
-	}
-	return x, true
 }

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"math"
 	"testing"
+	"time"
+
+	"github.com/rightsize/rightsize/procfs"
 )
 
 var cpuMaxTests = []struct {
@@ -119,12 +122,26 @@ var flatKeyedTests = []struct {
 	{"a x\n", 0, true},
 }
 
+// sumCounters adds up the values of a flat keyed file the way the readers
+// parse them: flatKeyed splits the lines, counter parses each value.
+func sumCounters(data []byte) (uint64, error) {
+	var sum uint64
+	err := flatKeyed(data, func(k, v []byte) error {
+		n, err := counter(k, v)
+		sum += n
+		return err
+	})
+	return sum, err
+}
+
 func TestFlatKeyed(t *testing.T) {
 	for _, tt := range flatKeyedTests {
-		var sum uint64
-		err := flatKeyed([]byte(tt.in), func(_ []byte, v uint64) { sum += v })
+		sum, err := sumCounters([]byte(tt.in))
 		if (err != nil) != tt.err || (!tt.err && sum != tt.sum) {
 			t.Errorf("flatKeyed(%q) sum=%d err=%v", tt.in, sum, err)
+		}
+		if err != nil && !errors.Is(err, ErrMalformed) {
+			t.Errorf("flatKeyed(%q) err %v does not wrap ErrMalformed", tt.in, err)
 		}
 	}
 }
@@ -134,7 +151,9 @@ func FuzzFlatKeyed(f *testing.F) {
 		f.Add([]byte(tt.in))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_ = flatKeyed(data, func([]byte, uint64) {})
+		if _, err := sumCounters(data); err != nil && !errors.Is(err, ErrMalformed) {
+			t.Fatalf("error %v does not wrap ErrMalformed", err)
+		}
 	})
 }
 
@@ -144,7 +163,8 @@ var psiTests = []struct {
 	err  bool
 }{
 	{"some avg10=1.50 avg60=0.75 avg300=0.10 total=123456\nfull avg10=0.50 avg60=0.25 avg300=0.05 total=65432\n",
-		PSI{Some: PSILine{1.5, 0.75, 0.1, 123456}, Full: PSILine{0.5, 0.25, 0.05, 65432}, HasFull: true}, false},
+		PSI{Some: PSILine{Avg10: 1.5, Avg60: 0.75, Avg300: 0.1, Total: 123456 * time.Microsecond},
+			Full: PSILine{Avg10: 0.5, Avg60: 0.25, Avg300: 0.05, Total: 65432 * time.Microsecond}, HasFull: true}, false},
 	{"some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n", PSI{}, false},
 	{"full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n", PSI{}, true},
 	{"some avg10=x avg60=0.00 avg300=0.00 total=0\n", PSI{}, true},
@@ -153,10 +173,12 @@ var psiTests = []struct {
 	{"", PSI{}, true},
 }
 
+// PSI is procfs's (cgroup.PSI is an alias): the cgroup pressure files are
+// parsed by procfs.ParsePSI.
 func TestParsePSI(t *testing.T) {
 	for _, tt := range psiTests {
 		var p PSI
-		err := parsePSI([]byte(tt.in), &p)
+		err := procfs.ParsePSI([]byte(tt.in), &p)
 		if (err != nil) != tt.err || (!tt.err && p != tt.want) {
 			t.Errorf("parsePSI(%q) = %+v, %v", tt.in, p, err)
 		}
@@ -169,7 +191,7 @@ func FuzzParsePSI(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var p PSI
-		if err := parsePSI(data, &p); err == nil && (p.Some.Avg10 < 0 || math.IsNaN(p.Some.Avg10)) {
+		if err := procfs.ParsePSI(data, &p); err == nil && (p.Some.Avg10 < 0 || math.IsNaN(p.Some.Avg10) || p.Some.Total < 0 || p.Full.Total < 0) {
 			t.Fatalf("bad avg %+v", p)
 		}
 	})
@@ -182,23 +204,26 @@ func TestMilliCPUConversions(t *testing.T) {
 		if shares < 2 {
 			shares = 2
 		}
-		got := MilliCPUFromShares(shares)
+		got := milliCPUFromShares(shares)
 		// Requests under 3m all map to the minimum shares 2.
 		if shares > 2 && got != m {
-			t.Fatalf("MilliCPUFromShares(%d) = %d, want %d", shares, got, m)
+			t.Fatalf("milliCPUFromShares(%d) = %d, want %d", shares, got, m)
 		}
 	}
-	if MilliCPUFromShares(2) != 0 || MilliCPUFromWeight(1) != 0 || MilliCPUFromWeightLinear(1) != 0 {
+	if milliCPUFromShares(2) != 0 || milliCPUFromWeight(1) != 0 {
 		t.Fatal("minimum weight is not 0")
 	}
-	// Newer runtimes: 1024 shares (1 CPU) -> weight 100.
-	if got := MilliCPUFromWeight(100); got != 1000 {
-		t.Errorf("MilliCPUFromWeight(100) = %d, want 1000", got)
+	// Shares above the kernel's cap of 2^18 read as the cap.
+	if got, want := milliCPUFromShares(1<<20), milliCPUFromShares(1<<18); got != want || want != 256000 {
+		t.Errorf("milliCPUFromShares(2^20) = %d, want the cap's %d (256000)", got, want)
 	}
-	// Older linear conversion: 1024 shares -> weight 39. One weight step
-	// spans about 26 shares, so the inversion is within 26m.
-	if got := MilliCPUFromWeightLinear(39); got < 974 || got > 1026 {
-		t.Errorf("MilliCPUFromWeightLinear(39) = %d, want 1000±26", got)
+	// Newer runtimes: 1024 shares (1 CPU) -> weight 100.
+	if got := milliCPUFromWeight(100); got != 1000 {
+		t.Errorf("milliCPUFromWeight(100) = %d, want 1000", got)
+	}
+	// The largest weight is the largest request.
+	if got := milliCPUFromWeight(10000); got != 256000 {
+		t.Errorf("milliCPUFromWeight(10000) = %d, want 256000", got)
 	}
 	// Round trip through the newer curve: weights are whole numbers, so
 	// small requests lose most (100m -> weight 18 -> 108m).
@@ -206,10 +231,19 @@ func TestMilliCPUConversions(t *testing.T) {
 		shares := float64(m) * 1024 / 1000
 		l := math.Log2(shares)
 		w := uint64(math.Ceil(math.Pow(10, (l*l+125*l)/612-7.0/34.0)))
-		got := MilliCPUFromWeight(w)
+		got := milliCPUFromWeight(w)
 		if d := math.Abs(float64(got-m)) / float64(m); d > 0.10 {
 			t.Errorf("m=%d -> weight %d -> %d (%.1f%% off)", m, w, got, d*100)
 		}
+	}
+	// A larger weight never gives a smaller request.
+	prev := int64(0)
+	for w := uint64(1); w <= 10000; w++ {
+		got := milliCPUFromWeight(w)
+		if got < prev || got < 0 {
+			t.Fatalf("milliCPUFromWeight(%d) = %d after %d", w, got, prev)
+		}
+		prev = got
 	}
 }
 
@@ -221,6 +255,10 @@ func TestContainsPath(t *testing.T) {
 		{"/", "/a", true}, {"/", "/", true}, {"/", "/../x", false}, {"/", "/..", false},
 		{"/sandbox", "/sandbox/ctr", true}, {"/sandbox", "/sandbox", true}, {"/sand", "/sandbox/x", false},
 		{"/../..", "/../../x", true}, {"/docker/abc", "/docker/abcd", false},
+		// Below the mount root only plain names: "." or ".." would climb
+		// or stay, and the kernel never writes them there.
+		{"/", "/a/../b", false}, {"/", "/a/./b", false}, {"/", "/a/..", false},
+		{"/..", "/../../../outside", false}, {"/..", "/../x", true}, {"/a", "/a/../../x", false},
 	} {
 		if got := containsPath([]byte(tt.root), []byte(tt.path)); got != tt.want {
 			t.Errorf("containsPath(%q, %q) = %v", tt.root, tt.path, got)

@@ -2,19 +2,24 @@ package cgroup
 
 // PIDsLimit is the pids.max that binds the process and where it was found.
 type PIDsLimit struct {
+	// Max is the most tasks (processes and threads) the cgroup may hold;
+	// 0 is a valid limit (no new task may start).
 	Max int64
-	Dir string
+	// Path is the pids.max file that sets it, inside the root.
+	Path string
 }
 
 // PIDsLimit returns the smallest pids.max over the process's cgroup and its
 // ancestors (Kubernetes often sets it at the pod level only). ok is false
 // when every level says "max" or there is no pids controller.
 func (g *Group) PIDsLimit() (PIDsLimit, bool, error) {
+	if err := g.lock(); err != nil {
+		return PIDsLimit{}, false, err
+	}
+	defer g.mu.Unlock()
 	if !g.have[PIDs] {
 		return PIDsLimit{}, false, nil
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
 	var best PIDsLimit
 	found := false
 	for li := range g.levels[PIDs] {
@@ -31,38 +36,22 @@ func (g *Group) PIDsLimit() (PIDsLimit, bool, error) {
 			return PIDsLimit{}, false, g.malformedFile(PIDs, li, fPIDsMax, err)
 		}
 		if limited && (!found || v < best.Max) {
-			best, found = PIDsLimit{Max: v, Dir: g.levels[PIDs][li].dir}, true
+			best, found = PIDsLimit{Max: v, Path: g.levels[PIDs][li].path(fPIDsMax)}, true
 		}
 	}
 	return best, found, nil
 }
 
-// PIDsCurrent returns the number of tasks in the process's cgroup and its
-// descendants (pids.current). It returns ErrNotAvailable without a pids
-// controller.
-func (g *Group) PIDsCurrent() (int64, error) {
-	if !g.have[PIDs] {
-		return 0, ErrNotAvailable
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	v, present, err := g.readPIDsCurrent()
-	if err == nil && !present {
-		err = g.mustReadErr(PIDs, 0, fPIDsCurrent)
-	}
-	return v, err
-}
-
 // readPIDsCurrent reads pids.current; present is false where the cgroup has
-// none (the v1 root).
+// none (the v1 root). The caller holds g.mu.
 func (g *Group) readPIDsCurrent() (v int64, present bool, err error) {
 	data, present, err := g.read(PIDs, 0, fPIDsCurrent)
 	if err != nil || !present {
 		return 0, false, err
 	}
-	v, err = parseSingleInt(data)
-	if err == nil && v < 0 {
-		err = errMalformed("negative count %d", v)
+	n, err := parseSingleUint(data)
+	if err == nil {
+		v, err = toInt64("pids.current", n)
 	}
 	if err != nil {
 		return 0, false, g.malformedFile(PIDs, 0, fPIDsCurrent, err)

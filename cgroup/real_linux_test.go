@@ -12,19 +12,25 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rightsize/rightsize/internal/testenv"
 )
 
 // Real cgroup v1 tests: on a Linux host with writable v1 controllers, as
 // root, they create child cgroups below the test process's own cgroups,
 // start a child process in them and check every reader against what was
 // written and against load the child generates. Everything created is
-// removed, also when a test fails.
+// removed, also when a test fails; what a killed run leaves (a go test
+// -timeout) is swept by its reaper or the next run (TestMain,
+// main_linux_test.go). Elsewhere, a cgroup v2 only host included, they
+// skip, or fail under RIGHTSIZE_REQUIRE_CGROUP=1.
 
 const childEnv = "RIGHTSIZE_CGROUP_TEST_CHILD"
 
@@ -39,7 +45,7 @@ type childReport struct {
 	Stats      Stats
 	Locations  map[string]Location
 	Err        string
-	CPUSetCPUs int
+	CPUSetCPUs CPUCount
 }
 
 // TestRealV1Child is the child's side; it does nothing in a normal run.
@@ -112,7 +118,7 @@ func childRead() childReport {
 	note(err)
 	r.PIDs, r.PIDsOK, err = g.PIDsLimit()
 	note(err)
-	note(g.ReadStats(&r.Stats))
+	note(g.ReadStats(&r.Stats, StatsAll))
 	r.CPUSetCPUs, _, err = g.CPUSetCPUs()
 	note(err)
 	r.Err = strings.Join(errs, "; ")
@@ -124,30 +130,48 @@ type v1Env struct {
 	dirs map[Controller]string
 }
 
+// realV1 returns the test process's v1 cgroup directories, or skips t
+// with the reason they cannot be used here; with RIGHTSIZE_REQUIRE_CGROUP=1
+// (or RIGHTSIZE_REQUIRE=1) it fails t instead.
 func realV1(t *testing.T) v1Env {
 	t.Helper()
+	env, reason := realV1Precondition()
+	if reason != "" {
+		testenv.SkipOrFail(t, testenv.Cgroup, reason)
+	}
+	return env
+}
+
+// realV1Precondition is realV1's check: the directories, or why not. A
+// host without the v1 cpu, memory and pids hierarchies (a cgroup v2 only
+// distribution) gets testenv.V2OnlyReason, root or not; TestRealV2Guest
+// checks that in the pure v2 guest.
+func realV1Precondition() (v1Env, string) {
+	if reason := testenv.CgroupV1Missing(); reason != "" {
+		return v1Env{}, reason
+	}
 	if os.Geteuid() != 0 {
-		t.Skip("real cgroup tests need root")
+		return v1Env{}, "real cgroup tests need root"
 	}
 	g, err := Open()
 	if err != nil {
-		t.Skipf("no cgroups: %v", err)
+		return v1Env{}, fmt.Sprintf("no cgroups: %v", err)
 	}
 	defer g.Close()
 	env := v1Env{dirs: map[Controller]string{}}
 	for _, c := range []Controller{CPU, CPUAcct, Memory, PIDs} {
 		loc, ok := g.Location(c)
 		if !ok || loc.Version != 1 || loc.Degraded {
-			t.Skipf("controller %s is not a writable v1 hierarchy here (%+v); the v2 cases run in the qemu guest", c, loc)
+			return v1Env{}, fmt.Sprintf("controller %s is not a writable v1 hierarchy here (%+v); the v2 cases run in the qemu guest", c, loc)
 		}
-		probe := filepath.Join(loc.Dir, "rightsize-probe-"+randSuffix())
+		probe := filepath.Join(loc.Dir, testenv.CgroupName("probe"))
 		if err := os.Mkdir(probe, 0o755); err != nil {
-			t.Skipf("cgroupfs not writable at %s: %v", loc.Dir, err)
+			return v1Env{}, fmt.Sprintf("cgroupfs not writable at %s: %v", loc.Dir, err)
 		}
 		os.Remove(probe)
 		env.dirs[c] = loc.Dir
 	}
-	return env
+	return env, ""
 }
 
 func randSuffix() string {
@@ -158,7 +182,8 @@ func randSuffix() string {
 
 // mkcg creates rel below the process's cgroup of each controller (sharing
 // one directory where controllers are mounted together) and removes it at
-// cleanup.
+// cleanup. A top-level rel is a testenv.CgroupName, so that the sweeps
+// (TestMain, the reaper, the next run) find what a killed run left.
 func (e v1Env) mkcg(t *testing.T, rel string) map[Controller]string {
 	t.Helper()
 	out := map[Controller]string{}
@@ -169,21 +194,10 @@ func (e v1Env) mkcg(t *testing.T, rel string) map[Controller]string {
 		if made[dir] {
 			continue
 		}
-		if err := os.Mkdir(dir, 0o755); err != nil {
-			t.Fatalf("mkdir %s: %v", dir, err)
-		}
+		// The cleanup runs after the child's (registered later), so the
+		// cgroup has no tasks left by then.
+		testenv.MkdirCgroup(t, dir)
 		made[dir] = true
-		t.Cleanup(func() {
-			// The child has exited by now (its cleanup ran first); a
-			// cgroup is removed with rmdir once it has no tasks.
-			for i := 0; i < 50; i++ {
-				if err := os.Remove(dir); err == nil || os.IsNotExist(err) {
-					return
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
-			t.Errorf("could not remove %s", dir)
-		})
 	}
 	return out
 }
@@ -258,7 +272,7 @@ func (c *child) send(t *testing.T, line string, v any) {
 
 func TestRealV1Limits(t *testing.T) {
 	env := realV1(t)
-	name := "rightsize-test-" + randSuffix()
+	name := testenv.CgroupName("cgroup")
 	dirs := env.mkcg(t, name)
 	write(t, dirs[CPU], "cpu.cfs_period_us", "100000")
 	write(t, dirs[CPU], "cpu.cfs_quota_us", "150000")
@@ -274,14 +288,20 @@ func TestRealV1Limits(t *testing.T) {
 	if r.Locations["cpu"].Dir != dirs[CPU] || r.Locations["memory"].Dir != dirs[Memory] || r.Locations["pids"].Dir != dirs[PIDs] {
 		t.Fatalf("child found its cgroups at %+v, want %v", r.Locations, dirs)
 	}
-	if !r.CPUOK || r.CPU.CPUs != 1.5 || r.CPU.Quota != 150000 || r.CPU.Period != 100000 || r.CPU.Dir != dirs[CPU] {
-		t.Errorf("CPULimit = %+v ok=%v, want 1.5 CPUs in %s", r.CPU, r.CPUOK, dirs[CPU])
+	wantCPU := CPULimit{CPUs: 1.5, Quota: 150 * time.Millisecond, Period: 100 * time.Millisecond, Path: path.Join(dirs[CPU], "cpu.cfs_quota_us")}
+	if !r.CPUOK || r.CPU != wantCPU {
+		t.Errorf("CPULimit = %+v ok=%v, want %+v", r.CPU, r.CPUOK, wantCPU)
 	}
-	if !r.MemOK || r.Mem.Bytes != 256<<20 || r.Mem.Dir != dirs[Memory] {
-		t.Errorf("MemoryLimit = %+v ok=%v, want 256 MiB in %s", r.Mem, r.MemOK, dirs[Memory])
+	wantMem := MemoryLimit{Bytes: 256 << 20, Path: path.Join(dirs[Memory], "memory.limit_in_bytes")}
+	if !r.MemOK || r.Mem != wantMem {
+		t.Errorf("MemoryLimit = %+v ok=%v, want %+v", r.Mem, r.MemOK, wantMem)
 	}
-	if !r.PIDsOK || r.PIDs.Max != 64 {
-		t.Errorf("PIDsLimit = %+v ok=%v, want 64", r.PIDs, r.PIDsOK)
+	wantPIDs := PIDsLimit{Max: 64, Path: path.Join(dirs[PIDs], "pids.max")}
+	if !r.PIDsOK || r.PIDs != wantPIDs {
+		t.Errorf("PIDsLimit = %+v ok=%v, want %+v", r.PIDs, r.PIDsOK, wantPIDs)
+	}
+	if !r.Stats.CPU.HasUsage || r.Stats.CPU.UsagePath != path.Join(dirs[CPUAcct], "cpuacct.usage") {
+		t.Errorf("CPU usage %+v, want it read from %s/cpuacct.usage", r.Stats.CPU, dirs[CPUAcct])
 	}
 	if !r.Stats.PIDs.HasCurrent || r.Stats.PIDs.Current < 1 {
 		t.Errorf("pids.current = %+v", r.Stats.PIDs)
@@ -326,7 +346,7 @@ func TestRealV1Limits(t *testing.T) {
 // The Go runtime and automaxprocs read the leaf only and see no limit.
 func TestRealV1ParentTighter(t *testing.T) {
 	env := realV1(t)
-	parent := "rightsize-test-" + randSuffix()
+	parent := testenv.CgroupName("cgroup")
 	pdirs := env.mkcg(t, parent)
 	write(t, pdirs[CPU], "cpu.cfs_period_us", "100000")
 	write(t, pdirs[CPU], "cpu.cfs_quota_us", "100000")
@@ -347,14 +367,23 @@ func TestRealV1ParentTighter(t *testing.T) {
 	if r.Err != "" {
 		t.Fatalf("child errors: %s", r.Err)
 	}
-	if !r.CPUOK || r.CPU.CPUs != 1 || r.CPU.Dir != pdirs[CPU] {
+	if !r.CPUOK || r.CPU.CPUs != 1 || r.CPU.Path != path.Join(pdirs[CPU], "cpu.cfs_quota_us") {
 		t.Errorf("CPULimit = %+v ok=%v, want 1 CPU from the parent %s", r.CPU, r.CPUOK, pdirs[CPU])
 	}
-	if !r.MemOK || r.Mem.Bytes != 128<<20 {
-		t.Errorf("MemoryLimit = %+v ok=%v, want 128 MiB from the parent", r.Mem, r.MemOK)
+	if !r.MemOK || r.Mem.Bytes != 128<<20 || path.Dir(r.Mem.Path) != pdirs[Memory] {
+		t.Errorf("MemoryLimit = %+v ok=%v, want 128 MiB from the parent %s", r.Mem, r.MemOK, pdirs[Memory])
 	}
-	if !r.PIDsOK || r.PIDs.Max != 32 || r.PIDs.Dir != pdirs[PIDs] {
+	if !r.PIDsOK || r.PIDs.Max != 32 || r.PIDs.Path != path.Join(pdirs[PIDs], "pids.max") {
 		t.Errorf("PIDsLimit = %+v ok=%v, want 32 from the parent", r.PIDs, r.PIDsOK)
+	}
+	// The leaf alone (what the Go runtime reads) has no quota.
+	g, err := Open(WithPID(c.cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if lim, ok, err := g.LeafCPULimit(); ok || err != nil {
+		t.Errorf("LeafCPULimit = %+v ok=%v err=%v, want none (leaf quota -1)", lim, ok, err)
 	}
 }
 
@@ -362,7 +391,7 @@ func TestRealV1ParentTighter(t *testing.T) {
 // returns errors naming the files, never panics.
 func TestRealV1Vanish(t *testing.T) {
 	env := realV1(t)
-	name := "rightsize-test-" + randSuffix()
+	name := testenv.CgroupName("cgroup")
 	dirs := env.mkcg(t, name)
 	write(t, dirs[CPU], "cpu.cfs_quota_us", "50000")
 	c := startChild(t, dirs)
@@ -381,7 +410,7 @@ func TestRealV1Vanish(t *testing.T) {
 		t.Fatalf("CPULimit via WithPID = %+v %v %v", lim, ok, err)
 	}
 	var st Stats
-	if err := g.ReadStats(&st); err != nil {
+	if err := g.ReadStats(&st, StatsAll); err != nil {
 		t.Fatal(err)
 	}
 	c.in.Close()
@@ -398,7 +427,7 @@ func TestRealV1Vanish(t *testing.T) {
 	if !errors.As(err, &fe) || !strings.HasPrefix(fe.Path, dirs[CPU]) {
 		t.Errorf("CPULimit after removal: %v, want an error naming a file in %s", err, dirs[CPU])
 	}
-	if err := g.ReadStats(&st); err == nil {
+	if err := g.ReadStats(&st, StatsAll); err == nil {
 		t.Error("ReadStats after removal succeeded")
 	} else {
 		t.Logf("ReadStats after removal: %v", err)

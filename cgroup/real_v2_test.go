@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -18,7 +19,9 @@ import (
 // Real cgroup v2 tests. The hosts the tests run on are cgroup v1 (hybrid),
 // so TestRealV2 boots a qemu guest with 4 vCPUs and a pure cgroup v2
 // hierarchy (internal/testenv/qemu) and runs this package's test binary
-// there with guestEnv set, which selects TestRealV2Guest. In the guest the
+// there with guestEnv set, which selects TestRealV2Guest. Its last cases
+// run the binary's other tests on the guest (guest_rerun_linux_test.go),
+// as on a contributor's cgroup v2 only machine. In the guest the
 // test binary runs as root in the root cgroup: each case creates its own
 // tree of cgroups below /sys/fs/cgroup, moves a child process (the
 // TestRealV1Child helper of real_linux_test.go) into its leaf, checks the
@@ -45,6 +48,10 @@ func TestRealV2(t *testing.T) {
 		CPUs:     4,
 		MemoryMB: 1024,
 		Env:      []string{guestEnv + "=1"},
+		// The package's testdata, for the suite run on the guest
+		// (guest_rerun_linux_test.go).
+		Trees: map[string]string{"/src/cgroup/testdata": "testdata"},
+		Dir:   "/src/cgroup",
 	})
 }
 
@@ -72,6 +79,8 @@ func TestRealV2Guest(t *testing.T) {
 	t.Run("Usage", testV2Usage)
 	t.Run("CPUWeight", testV2CPUWeight)
 	t.Run("Vanish", testV2Vanish)
+	t.Run("RealV1Skips", testV2RealV1Skips)
+	t.Run("Suite", testV2Suite)
 }
 
 // v2Top returns a fresh top-level cgroup name for a case.
@@ -192,15 +201,20 @@ func testV2Discovery(t *testing.T) {
 	if req, ok, err := g.CPURequest(); ok || err != nil {
 		t.Errorf("root CPURequest = %+v ok=%v err=%v, want none", req, ok, err)
 	}
-	if n, ok, err := g.CPUSetCPUs(); !ok || err != nil || n != runtime.NumCPU() || n != 4 {
-		t.Errorf("root CPUSetCPUs = %d ok=%v err=%v, want 4 (NumCPU %d)", n, ok, err, runtime.NumCPU())
+	if n, ok, err := g.CPUSetCPUs(); !ok || err != nil || n.CPUs != runtime.NumCPU() || n.CPUs != 4 || n.Path != v2Mount+"/cpuset.cpus.effective" {
+		t.Errorf("root CPUSetCPUs = %+v ok=%v err=%v, want 4 (NumCPU %d) from the root's cpuset.cpus.effective", n, ok, err, runtime.NumCPU())
 	}
 	var st Stats
-	if err := g.ReadStats(&st); err != nil {
+	if err := g.ReadStats(&st, StatsAll); err != nil {
 		t.Errorf("root ReadStats: %v", err)
 	}
-	if !st.CPU.HasUsage || st.CPU.Usage <= 0 {
+	if !st.CPU.HasUsage || st.CPU.Usage <= 0 || st.CPU.UsagePath != v2Mount+"/cpu.stat" {
 		t.Errorf("root CPU usage %+v", st.CPU)
+	}
+	// The root cgroup's pressure, or /proc/pressure where the root has no
+	// pressure files, counts every task of the machine.
+	if p := st.Pressure; !p.HasCPU || !p.HostWide {
+		t.Errorf("root pressure %+v, want host-wide values", p)
 	}
 	t.Logf("root stats: %+v", st)
 
@@ -244,7 +258,7 @@ func testV2CPUParentTighter(t *testing.T) {
 		t.Helper()
 		r := v2ReadChild(t, c)
 		lim, ok, err := g.CPULimit()
-		want := CPULimit{CPUs: wantCPUs, Quota: wantQuota, Period: 100000, Dir: wantDir, File: "cpu.max"}
+		want := CPULimit{CPUs: wantCPUs, Quota: time.Duration(wantQuota) * time.Microsecond, Period: 100 * time.Millisecond, Path: path.Join(wantDir, "cpu.max")}
 		if err != nil || !ok || lim != want {
 			t.Errorf("%s: CPULimit = %+v ok=%v err=%v, want %+v", what, lim, ok, err, want)
 		}
@@ -283,14 +297,14 @@ func testV2Memory(t *testing.T) {
 	g := v2OpenPID(t, c)
 
 	r := v2ReadChild(t, c)
-	want := MemoryLimit{Bytes: 524288000, Dir: parent, File: "memory.max"}
+	want := MemoryLimit{Bytes: 524288000, Path: path.Join(parent, "memory.max")}
 	if lim, ok, err := g.MemoryLimit(); err != nil || !ok || lim != want {
 		t.Errorf("MemoryLimit = %+v ok=%v err=%v, want %+v", lim, ok, err, want)
 	}
 	if !r.MemOK || r.Mem != want {
 		t.Errorf("child's own MemoryLimit = %+v ok=%v, want %+v", r.Mem, r.MemOK, want)
 	}
-	wantHigh := MemoryLimit{Bytes: 268435456, Dir: leaf, File: "memory.high"}
+	wantHigh := MemoryLimit{Bytes: 268435456, Path: path.Join(leaf, "memory.high")}
 	if lim, ok, err := g.MemoryHigh(); err != nil || !ok || lim != wantHigh {
 		t.Errorf("MemoryHigh = %+v ok=%v err=%v, want %+v", lim, ok, err, wantHigh)
 	}
@@ -299,23 +313,23 @@ func testV2Memory(t *testing.T) {
 	if !v2HasFile(filepath.Join(leaf, "memory.swap.max")) {
 		t.Logf("no memory.swap.max (swap accounting off): SwapLimit must say none")
 		if v, ok, err := g.SwapLimit(); ok || err != nil {
-			t.Errorf("SwapLimit without swap accounting = %d ok=%v err=%v", v, ok, err)
+			t.Errorf("SwapLimit without swap accounting = %+v ok=%v err=%v", v, ok, err)
 		}
 	} else {
 		if v, ok, err := g.SwapLimit(); ok || err != nil {
-			t.Errorf("SwapLimit with every level max = %d ok=%v err=%v, want none", v, ok, err)
+			t.Errorf("SwapLimit with every level max = %+v ok=%v err=%v, want none", v, ok, err)
 		}
 		write(t, leaf, "memory.swap.max", "134217728")
-		if v, ok, err := g.SwapLimit(); !ok || err != nil || v != 134217728 {
-			t.Errorf("SwapLimit leaf 128 MiB = %d ok=%v err=%v", v, ok, err)
+		if v, ok, err := g.SwapLimit(); !ok || err != nil || v.Bytes != 134217728 {
+			t.Errorf("SwapLimit leaf 128 MiB = %+v ok=%v err=%v", v, ok, err)
 		}
 		write(t, parent, "memory.swap.max", "67108864")
-		if v, ok, err := g.SwapLimit(); !ok || err != nil || v != 67108864 {
-			t.Errorf("SwapLimit parent 64 MiB = %d ok=%v err=%v", v, ok, err)
+		if v, ok, err := g.SwapLimit(); !ok || err != nil || v.Bytes != 67108864 {
+			t.Errorf("SwapLimit parent 64 MiB = %+v ok=%v err=%v", v, ok, err)
 		}
 		write(t, leaf, "memory.swap.max", "0")
-		if v, ok, err := g.SwapLimit(); !ok || err != nil || v != 0 {
-			t.Errorf("SwapLimit leaf 0 = %d ok=%v err=%v, want 0 (no swap allowed)", v, ok, err)
+		if v, ok, err := g.SwapLimit(); !ok || err != nil || v.Bytes != 0 {
+			t.Errorf("SwapLimit leaf 0 = %+v ok=%v err=%v, want 0 (no swap allowed)", v, ok, err)
 		}
 	}
 
@@ -327,12 +341,12 @@ func testV2Memory(t *testing.T) {
 	if lim, ok, err := g.MemoryLimit(); ok || err != nil {
 		t.Errorf("memory.max max: MemoryLimit = %+v ok=%v err=%v, want none", lim, ok, err)
 	}
-	wantHigh = MemoryLimit{Bytes: 1073741824, Dir: leaf, File: "memory.high"}
+	wantHigh = MemoryLimit{Bytes: 1073741824, Path: path.Join(leaf, "memory.high")}
 	if lim, ok, err := g.MemoryHigh(); err != nil || !ok || lim != wantHigh {
 		t.Errorf("MemoryHigh = %+v ok=%v err=%v, want %+v", lim, ok, err, wantHigh)
 	}
 	write(t, parent, "memory.high", "536870912")
-	wantHigh = MemoryLimit{Bytes: 536870912, Dir: parent, File: "memory.high"}
+	wantHigh = MemoryLimit{Bytes: 536870912, Path: path.Join(parent, "memory.high")}
 	if lim, ok, err := g.MemoryHigh(); err != nil || !ok || lim != wantHigh {
 		t.Errorf("MemoryHigh with a tighter parent = %+v ok=%v err=%v, want %+v", lim, ok, err, wantHigh)
 	}
@@ -367,36 +381,42 @@ func testV2MemoryControllerGap(t *testing.T) {
 	if loc, ok := g.Location(Memory); !ok || loc.Dir != leaf {
 		t.Errorf("Location(Memory) = %+v ok=%v, want the leaf %s (the root offers memory)", loc, ok, leaf)
 	}
-	want := MemoryLimit{Bytes: 314572800, Dir: upper, File: "memory.max"}
+	want := MemoryLimit{Bytes: 314572800, Path: path.Join(upper, "memory.max")}
 	if lim, ok, err := g.MemoryLimit(); err != nil || !ok || lim != want {
 		t.Errorf("MemoryLimit = %+v ok=%v err=%v, want %+v", lim, ok, err, want)
 	}
 	if !r.MemOK || r.Mem != want {
 		t.Errorf("child's own MemoryLimit = %+v ok=%v, want %+v", r.Mem, r.MemOK, want)
 	}
-	wantHigh := MemoryLimit{Bytes: 209715200, Dir: upper, File: "memory.high"}
+	wantHigh := MemoryLimit{Bytes: 209715200, Path: path.Join(upper, "memory.high")}
 	if lim, ok, err := g.MemoryHigh(); err != nil || !ok || lim != wantHigh {
 		t.Errorf("MemoryHigh = %+v ok=%v err=%v, want %+v", lim, ok, err, wantHigh)
 	}
 	if v, ok, err := g.SwapLimit(); ok || err != nil {
-		t.Errorf("SwapLimit = %d ok=%v err=%v, want none", v, ok, err)
+		t.Errorf("SwapLimit = %+v ok=%v err=%v, want none", v, ok, err)
 	}
 	// The other controllers are enabled all the way down.
-	if lim, ok, err := g.CPULimit(); err != nil || !ok || lim.CPUs != 2 || lim.Dir != mid {
+	if lim, ok, err := g.CPULimit(); err != nil || !ok || lim.CPUs != 2 || lim.Path != path.Join(mid, "cpu.max") {
 		t.Errorf("CPULimit = %+v ok=%v err=%v, want 2 from %s", lim, ok, err, mid)
 	}
-	if lim, ok, err := g.PIDsLimit(); err != nil || !ok || lim.Max != 100 || lim.Dir != upper {
+	if lim, ok, err := g.PIDsLimit(); err != nil || !ok || lim.Max != 100 || lim.Path != path.Join(upper, "pids.max") {
 		t.Errorf("PIDsLimit = %+v ok=%v err=%v, want 100 from %s", lim, ok, err, upper)
 	}
 	// The leaf's memory.current is absent: the usage reader says the
-	// controller is not available there and names the file.
-	_, err := g.MemoryUsage()
+	// controller is not available there and names the file, and
+	// ReadStats, which passes over what is not available, leaves the
+	// memory values unset without an error.
+	err := memoryUsageErr(g)
 	var fe *Error
 	if !errors.Is(err, ErrNotAvailable) || !errors.As(err, &fe) || fe.Path != filepath.Join(leaf, "memory.current") {
-		t.Errorf("MemoryUsage without the controller: %v, want ErrNotAvailable naming %s/memory.current", err, leaf)
+		t.Errorf("memory usage without the controller: %v, want ErrNotAvailable naming %s/memory.current", err, leaf)
+	}
+	var mem Stats
+	if err := g.ReadStats(&mem, StatsMemory); err != nil || mem != (Stats{}) {
+		t.Errorf("ReadStats(StatsMemory) without the controller = %+v, %v; want nothing and no error", mem, err)
 	}
 	var st Stats
-	if err := g.ReadStats(&st); err != nil {
+	if err := g.ReadStats(&st, StatsAll); err != nil {
 		t.Errorf("ReadStats: %v", err)
 	}
 	if st.Memory.HasUsage || st.Memory.HasWorkingSet || st.Memory.HasEvents {
@@ -420,16 +440,18 @@ func testV2PIDs(t *testing.T) {
 	c := startV2Child(t, leaf)
 	g := v2OpenPID(t, c)
 	r := v2ReadChild(t, c)
-	want := PIDsLimit{Max: 64, Dir: parent}
+	want := PIDsLimit{Max: 64, Path: path.Join(parent, "pids.max")}
 	if lim, ok, err := g.PIDsLimit(); err != nil || !ok || lim != want {
 		t.Errorf("PIDsLimit = %+v ok=%v err=%v, want %+v", lim, ok, err, want)
 	}
 	if !r.PIDsOK || r.PIDs != want {
 		t.Errorf("child's own PIDsLimit = %+v ok=%v, want %+v", r.PIDs, r.PIDsOK, want)
 	}
-	cur, err := g.PIDsCurrent()
-	if err != nil || cur < 1 || cur > 64 {
-		t.Errorf("PIDsCurrent = %d, %v; want 1..64 (the child's threads)", cur, err)
+	var ps Stats
+	err := g.ReadStats(&ps, StatsPIDs)
+	cur := ps.PIDs.Current
+	if err != nil || !ps.PIDs.HasCurrent || cur < 1 || cur > 64 {
+		t.Errorf("pids.current = %+v, %v; want 1..64 (the child's threads)", ps.PIDs, err)
 	}
 	if !r.Stats.PIDs.HasCurrent || r.Stats.PIDs.Current < 1 {
 		t.Errorf("child's own pids.current: %+v", r.Stats.PIDs)
@@ -441,7 +463,7 @@ func testV2PIDs(t *testing.T) {
 		t.Errorf("looser leaf: PIDsLimit = %+v ok=%v err=%v, want %+v", lim, ok, err, want)
 	}
 	write(t, leaf, "pids.max", "50")
-	want = PIDsLimit{Max: 50, Dir: leaf}
+	want = PIDsLimit{Max: 50, Path: path.Join(leaf, "pids.max")}
 	if lim, ok, err := g.PIDsLimit(); err != nil || !ok || lim != want {
 		t.Errorf("tighter leaf: PIDsLimit = %+v ok=%v err=%v, want %+v", lim, ok, err, want)
 	}
@@ -455,8 +477,8 @@ func testV2CPUSet(t *testing.T) {
 	leaf := mkcgV2(t, top+"/leaf", "")
 	c := startV2Child(t, leaf)
 	g := v2OpenPID(t, c)
-	if n, ok, err := g.CPUSetCPUs(); err != nil || !ok || n != 4 {
-		t.Errorf("no cpuset: CPUSetCPUs = %d ok=%v err=%v, want 4", n, ok, err)
+	if n, ok, err := g.CPUSetCPUs(); err != nil || !ok || n != (CPUCount{CPUs: 4, Path: path.Join(leaf, "cpuset.cpus.effective")}) {
+		t.Errorf("no cpuset: CPUSetCPUs = %+v ok=%v err=%v, want 4 from the leaf", n, ok, err)
 	}
 
 	write(t, parent, "cpuset.cpus", "0-1")
@@ -466,16 +488,16 @@ func testV2CPUSet(t *testing.T) {
 	if got := v2ReadTrim(t, filepath.Join(leaf, "cpuset.cpus.effective")); got != "0-1" {
 		t.Errorf("leaf cpuset.cpus.effective = %q, want 0-1", got)
 	}
-	if n, ok, err := g.CPUSetCPUs(); err != nil || !ok || n != 2 {
-		t.Errorf("parent 0-1, empty leaf: CPUSetCPUs = %d ok=%v err=%v, want 2", n, ok, err)
+	if n, ok, err := g.CPUSetCPUs(); err != nil || !ok || n != (CPUCount{CPUs: 2, Path: path.Join(leaf, "cpuset.cpus.effective")}) {
+		t.Errorf("parent 0-1, empty leaf: CPUSetCPUs = %+v ok=%v err=%v, want 2", n, ok, err)
 	}
-	if r := v2ReadChild(t, c); r.CPUSetCPUs != 2 {
-		t.Errorf("child's own CPUSetCPUs = %d, want 2", r.CPUSetCPUs)
+	if r := v2ReadChild(t, c); r.CPUSetCPUs.CPUs != 2 {
+		t.Errorf("child's own CPUSetCPUs = %+v, want 2", r.CPUSetCPUs)
 	}
 
 	write(t, leaf, "cpuset.cpus", "1")
-	if n, ok, err := g.CPUSetCPUs(); err != nil || !ok || n != 1 {
-		t.Errorf("leaf 1: CPUSetCPUs = %d ok=%v err=%v, want 1", n, ok, err)
+	if n, ok, err := g.CPUSetCPUs(); err != nil || !ok || n.CPUs != 1 {
+		t.Errorf("leaf 1: CPUSetCPUs = %+v ok=%v err=%v, want 1", n, ok, err)
 	}
 	// Emptying the leaf's cpuset.cpus makes it inherit again. The kernel
 	// refuses to empty the cpuset.cpus of a populated cgroup (ENOSPC), so
@@ -488,8 +510,8 @@ func testV2CPUSet(t *testing.T) {
 	if got := v2ReadTrim(t, filepath.Join(leaf, "cpuset.cpus")); got != "" {
 		t.Fatalf("leaf cpuset.cpus = %q after emptying it", got)
 	}
-	if n, ok, err := g.CPUSetCPUs(); err != nil || !ok || n != 2 {
-		t.Errorf("leaf emptied again: CPUSetCPUs = %d ok=%v err=%v, want 2", n, ok, err)
+	if n, ok, err := g.CPUSetCPUs(); err != nil || !ok || n.CPUs != 2 {
+		t.Errorf("leaf emptied again: CPUSetCPUs = %+v ok=%v err=%v, want 2", n, ok, err)
 	}
 }
 
@@ -504,16 +526,19 @@ func testV2Usage(t *testing.T) {
 	g := v2OpenPID(t, c)
 
 	var before, after Stats
-	if err := g.ReadStats(&before); err != nil {
+	if err := g.ReadStats(&before, StatsAll); err != nil {
 		t.Fatalf("ReadStats: %v", err)
 	}
 	if !before.CPU.HasUsage || !before.CPU.HasThrottling || !before.Memory.HasUsage || !before.PIDs.HasCurrent {
 		t.Fatalf("stats missing: %+v", before)
 	}
+	if before.CPU.UsagePath != path.Join(leaf, "cpu.stat") || before.Pressure.HostWide {
+		t.Errorf("usage from %q, pressure host-wide %v; want the leaf's cpu.stat and the leaf's own pressure", before.CPU.UsagePath, before.Pressure.HostWide)
+	}
 
 	var ack map[string]any
 	c.send(t, "spin 1000", &ack)
-	if err := g.ReadStats(&after); err != nil {
+	if err := g.ReadStats(&after, StatsAll); err != nil {
 		t.Fatalf("ReadStats: %v", err)
 	}
 	b, a := before.CPU.Throttling, after.CPU.Throttling
@@ -531,24 +556,29 @@ func testV2Usage(t *testing.T) {
 	}
 	t.Logf("1 s busy loop under 0.5 CPU: usage +%v, periods +%d, throttled +%d, throttled time +%v",
 		used, a.Periods-b.Periods, a.ThrottledPeriods-b.ThrottledPeriods, a.ThrottledTime-b.ThrottledTime)
-	if u, err := g.CPUUsage(); err != nil || u < after.CPU.Usage {
-		t.Errorf("CPUUsage = %v, %v; want at least %v", u, err, after.CPU.Usage)
+	var cpu Stats
+	if err := g.ReadStats(&cpu, StatsCPU); err != nil || !cpu.CPU.HasUsage || cpu.CPU.Usage < after.CPU.Usage {
+		t.Errorf("CPU usage = %+v, %v; want at least %v", cpu.CPU, err, after.CPU.Usage)
 	}
-	if th, err := g.CPUThrottling(); err != nil || th.ThrottledPeriods < a.ThrottledPeriods {
-		t.Errorf("CPUThrottling = %+v, %v; want at least %+v", th, err, a)
+	if !cpu.CPU.HasThrottling || cpu.CPU.Throttling.ThrottledPeriods < a.ThrottledPeriods {
+		t.Errorf("CPU throttling = %+v; want at least %+v", cpu.CPU, a)
 	}
 
 	c.send(t, "alloc 64", &ack)
 	var st Stats
-	if err := g.ReadStats(&st); err != nil {
+	if err := g.ReadStats(&st, StatsAll); err != nil {
 		t.Fatalf("ReadStats: %v", err)
 	}
 	m := st.Memory
 	if grew := m.Usage - after.Memory.Usage; grew < 50<<20 {
 		t.Errorf("memory.current grew by %d bytes after a 64 MiB allocation (%d -> %d)", grew, after.Memory.Usage, m.Usage)
 	}
-	if u, err := g.MemoryUsage(); err != nil || u < 50<<20 {
-		t.Errorf("MemoryUsage = %d, %v", u, err)
+	var mem Stats
+	if err := g.ReadStats(&mem, StatsMemory); err != nil || !mem.Memory.HasUsage || mem.Memory.Usage < 50<<20 {
+		t.Errorf("memory usage = %+v, %v", mem.Memory, err)
+	}
+	if m.Anon < 50<<20 || m.Anon > m.Usage || m.File > m.Usage || (m.HasKernel && m.Kernel > m.Usage) {
+		t.Errorf("anon/file/kernel %+v after a 64 MiB allocation", m)
 	}
 	wantWS := m.Usage - m.InactiveFile
 	if wantWS < 0 {
@@ -592,11 +622,11 @@ func testV2CPUWeight(t *testing.T) {
 		{100, 1000},
 		{1, 0},
 		{10000, 256000},
-		{39, MilliCPUFromWeight(39)},
+		{39, milliCPUFromWeight(39)},
 	} {
 		write(t, leaf, "cpu.weight", fmt.Sprint(tc.weight))
 		req, ok, err := g.CPURequest()
-		want := CPURequest{MilliCPU: tc.milli, Weight: tc.weight, Approx: true, Dir: leaf}
+		want := CPURequest{MilliCPU: tc.milli, Weight: tc.weight, Approx: true, Path: path.Join(leaf, "cpu.weight")}
 		if err != nil || !ok || req != want {
 			t.Errorf("cpu.weight %d: CPURequest = %+v ok=%v err=%v, want %+v", tc.weight, req, ok, err, want)
 		}
@@ -629,7 +659,7 @@ func testV2Vanish(t *testing.T) {
 		t.Fatalf("CPUSetCPUs: %v %v", ok, err)
 	}
 	var st Stats
-	if err := g.ReadStats(&st); err != nil {
+	if err := g.ReadStats(&st, StatsAll); err != nil {
 		t.Fatal(err)
 	}
 
@@ -667,23 +697,18 @@ func testV2Vanish(t *testing.T) {
 	pathIn("CPURequest (never read before)", err)
 	_, _, err = g.CPUSetCPUs()
 	pathIn("CPUSetCPUs", err)
-	_, err = g.CPUUsage()
-	pathIn("CPUUsage", err)
-	_, err = g.CPUThrottling()
-	pathIn("CPUThrottling", err)
+	pathIn("ReadStats(StatsCPU): usage and throttling", g.ReadStats(&st, StatsCPU))
 	_, _, err = g.MemoryLimit()
 	pathIn("MemoryLimit", err)
 	_, _, err = g.MemoryHigh()
 	pathIn("MemoryHigh (never read before)", err)
 	_, _, err = g.SwapLimit()
 	pathIn("SwapLimit (never read before)", err)
-	_, err = g.MemoryUsage()
-	pathIn("MemoryUsage", err)
+	pathIn("ReadStats(StatsMemory)", g.ReadStats(&st, StatsMemory))
 	_, _, err = g.PIDsLimit()
 	pathIn("PIDsLimit", err)
-	_, err = g.PIDsCurrent()
-	pathIn("PIDsCurrent", err)
-	pathIn("ReadStats", g.ReadStats(&st))
+	pathIn("ReadStats(StatsPIDs)", g.ReadStats(&st, StatsPIDs))
+	pathIn("ReadStats", g.ReadStats(&st, StatsAll))
 	// Again: the handle stays usable and keeps failing the same way.
 	_, _, err = g.CPULimit()
 	pathIn("CPULimit again", err)

@@ -11,39 +11,73 @@ import (
 // (no pressure files on v1, no memory.peak before Linux 5.19) is left unset
 // without an error.
 type Stats struct {
-	CPU      CPUStats      `json:"cpu"`
-	Memory   MemoryStats   `json:"memory"`
-	PIDs     PIDsStats     `json:"pids"`
-	Pressure PressureStats `json:"pressure"`
+	CPU      CPUStats
+	Memory   MemoryStats
+	PIDs     PIDsStats
+	Pressure PressureStats
 }
 
 // CPUStats holds CPU usage and throttling.
 type CPUStats struct {
-	HasUsage      bool          `json:"hasUsage"`
-	Usage         time.Duration `json:"usageNs"`
-	HasThrottling bool          `json:"hasThrottling"`
-	Throttling    Throttling    `json:"throttling"`
+	HasUsage bool
+	// Usage is the CPU time consumed (v1 cpuacct.usage, v2 cpu.stat
+	// usage_usec).
+	Usage time.Duration
+	// UsagePath is the file Usage was read from, inside the root. On v1
+	// with cpu and cpuacct mounted apart (and the process in different
+	// cgroups of the two) it is not in the directory of the CPU limit.
+	UsagePath     string
+	HasThrottling bool
+	Throttling    Throttling
 }
 
-// MemoryStats holds memory usage.
+// Throttling holds the CFS bandwidth counters of the process's cgroup
+// (cpu.stat).
+type Throttling struct {
+	// Periods is the number of enforcement periods that have elapsed with
+	// runnable tasks (nr_periods).
+	Periods uint64
+	// ThrottledPeriods is the number of those in which the group was
+	// throttled (nr_throttled).
+	ThrottledPeriods uint64
+	// ThrottledTime is the total time tasks were throttled (v1
+	// throttled_time in ns, v2 throttled_usec).
+	ThrottledTime time.Duration
+}
+
+// MemoryStats holds memory usage, in bytes.
 type MemoryStats struct {
-	HasUsage bool `json:"hasUsage"`
-	// Usage is memory.current (v2) or memory.usage_in_bytes (v1).
-	Usage int64 `json:"usage"`
+	HasUsage bool
+	// Usage is memory.current (v2) or memory.usage_in_bytes (v1): all the
+	// memory charged to the cgroup, page cache included.
+	Usage int64
 
-	HasWorkingSet bool `json:"hasWorkingSet"`
+	HasWorkingSet bool
 	// WorkingSet is Usage minus inactive_file (v1 total_inactive_file),
-	// floored at 0: what the kubelet evicts on.
-	WorkingSet   int64 `json:"workingSet"`
-	InactiveFile int64 `json:"inactiveFile"`
+	// within [0, Usage]: what the kubelet evicts on.
+	WorkingSet   int64
+	InactiveFile int64
+	// Anon is anonymous memory (v2 anon, v1 total_rss), File the page
+	// cache (v2 file, v1 total_cache), Kernel the kernel memory charged to
+	// the cgroup (v2 kernel, Linux 5.18+; HasKernel false elsewhere).
+	Anon, File int64
+	HasKernel  bool
+	Kernel     int64
+	// Shmem is the part of File that is shared memory (v2 shmem, v1
+	// total_shmem): tmpfs and /dev/shm files, MAP_SHARED|MAP_ANONYMOUS
+	// mappings, memfd. Without swap the kernel cannot reclaim it, as it
+	// cannot reclaim Anon. Sock is the memory of network buffers (v2
+	// sock; 0 on v1, which charges it to kmem.tcp), charged to the cgroup
+	// and not part of Kernel.
+	Shmem, Sock int64
 
-	HasPeak bool `json:"hasPeak"`
+	HasPeak bool
 	// Peak is memory.peak (v2, Linux 5.19+) or memory.max_usage_in_bytes
 	// (v1).
-	Peak int64 `json:"peak"`
+	Peak int64
 
-	HasEvents bool         `json:"hasEvents"`
-	Events    MemoryEvents `json:"events"`
+	HasEvents bool
+	Events    MemoryEvents
 }
 
 // MemoryEvents counts memory limit events of the process's cgroup
@@ -51,30 +85,18 @@ type MemoryStats struct {
 // limit), Max is memory.failcnt (times usage hit the limit) and OOM and
 // OOMKill are memory.oom_control's oom_kill (Linux 4.13+).
 type MemoryEvents struct {
-	High    uint64 `json:"high"`
-	Max     uint64 `json:"max"`
-	OOM     uint64 `json:"oom"`
-	OOMKill uint64 `json:"oomKill"`
+	High, Max, OOM, OOMKill uint64
 }
 
 // PIDsStats holds the task count.
 type PIDsStats struct {
-	HasCurrent bool  `json:"hasCurrent"`
-	Current    int64 `json:"current"`
+	HasCurrent bool
+	// Current is pids.current: tasks (processes and threads) in the
+	// cgroup and its descendants.
+	Current int64
 }
 
-// PressureStats holds the v2 PSI files of the process's unified cgroup (also
-// present on hybrid hosts).
-type PressureStats struct {
-	HasCPU    bool `json:"hasCPU"`
-	HasMemory bool `json:"hasMemory"`
-	HasIO     bool `json:"hasIO"`
-	CPU       PSI  `json:"cpu"`
-	Memory    PSI  `json:"memory"`
-	IO        PSI  `json:"io"`
-}
-
-// StatsSet selects the groups of values ReadStatsOf refreshes; each costs
+// StatsSet selects the groups of values ReadStats refreshes; each costs
 // one or a few preads.
 type StatsSet uint
 
@@ -82,7 +104,8 @@ const (
 	// StatsCPU: CPU usage (cpuacct.usage or cpu.stat) and throttling
 	// (cpu.stat).
 	StatsCPU StatsSet = 1 << iota
-	// StatsMemory: memory usage and the working set (memory.stat).
+	// StatsMemory: memory usage, and from memory.stat the working set,
+	// anonymous, file and kernel memory.
 	StatsMemory
 	// StatsMemoryPeak: memory.peak (v2) or memory.max_usage_in_bytes (v1).
 	StatsMemoryPeak
@@ -101,19 +124,19 @@ const (
 	StatsAll = StatsCore | StatsMemoryPeak | StatsMemoryEvents | StatsPressure
 )
 
-// ReadStats refreshes every field of st (StatsAll): CPU usage and
-// throttling, memory usage, working set, peak and events, pids.current and
-// pressure. See ReadStatsOf.
-func (g *Group) ReadStats(st *Stats) error { return g.ReadStatsOf(st, StatsAll) }
-
-// ReadStatsOf refreshes the values in set and clears the others. It reads
+// ReadStats refreshes the values in set and clears the others. It reads
 // each file once with pread into the handle's buffer and allocates nothing
 // when every read succeeds. Controllers that are not mounted leave their
 // fields unset. Failures of individual files are collected into the
 // returned error (each naming its file); the other fields are still filled.
-func (g *Group) ReadStatsOf(st *Stats, set StatsSet) error {
+func (g *Group) ReadStats(st *Stats, set StatsSet) error {
+	if st == nil {
+		return errors.New("cgroup: ReadStats into a nil *Stats")
+	}
 	*st = Stats{}
-	g.mu.Lock()
+	if err := g.lock(); err != nil {
+		return err
+	}
 	defer g.mu.Unlock()
 	var errs []error
 	add := func(err error) {
@@ -145,10 +168,8 @@ func (g *Group) ReadStatsOf(st *Stats, set StatsSet) error {
 		add(err)
 		st.PIDs = PIDsStats{HasCurrent: present, Current: v}
 	}
-	if set&StatsPressure != 0 && g.have[Unified] {
-		add(g.readPressure(fCPUPressure, &st.Pressure.CPU, &st.Pressure.HasCPU))
-		add(g.readPressure(fMemPressure, &st.Pressure.Memory, &st.Pressure.HasMemory))
-		add(g.readPressure(fIOPressure, &st.Pressure.IO, &st.Pressure.HasIO))
+	if set&StatsPressure != 0 {
+		add(g.readPressure(&st.Pressure))
 	}
 	if len(errs) == 0 {
 		return nil
@@ -156,7 +177,95 @@ func (g *Group) ReadStatsOf(st *Stats, set StatsSet) error {
 	return errors.Join(errs...)
 }
 
-// readMemoryUsage reads usage and, from memory.stat, the working set.
+func (g *Group) readCPUUsage(st *CPUStats) error {
+	if g.locs[CPUAcct].Version == 1 {
+		data, err := g.mustRead(CPUAcct, 0, fCPUAcctUsage)
+		if err != nil {
+			return err
+		}
+		v, err := parseSingleUint(data)
+		if err == nil {
+			st.Usage, err = nanos("cpuacct.usage", v)
+		}
+		if err != nil {
+			return g.malformedFile(CPUAcct, 0, fCPUAcctUsage, err)
+		}
+		st.HasUsage, st.UsagePath = true, g.levels[CPUAcct][0].path(fCPUAcctUsage)
+		return nil
+	}
+	data, err := g.mustRead(CPUAcct, 0, fCPUStat)
+	if err != nil {
+		return err
+	}
+	found := false
+	err = flatKeyed(data, func(k, v []byte) error {
+		if string(k) != "usage_usec" {
+			return nil
+		}
+		n, err := counter(k, v)
+		if err == nil {
+			st.Usage, err = micros("usage_usec", n)
+		}
+		found = err == nil
+		return err
+	})
+	if err == nil && !found {
+		err = errMalformed("no usage_usec")
+	}
+	if err != nil {
+		return g.malformedFile(CPUAcct, 0, fCPUStat, err)
+	}
+	st.HasUsage, st.UsagePath = true, g.levels[CPUAcct][0].path(fCPUStat)
+	return nil
+}
+
+// readThrottling parses cpu.stat: v1 nr_periods, nr_throttled,
+// throttled_time (ns); v2 nr_periods, nr_throttled, throttled_usec. v2
+// cpu.stat has no nr_* fields while the cpu controller is not enabled.
+func (g *Group) readThrottling(st *CPUStats) error {
+	data, err := g.mustRead(CPU, 0, fCPUStat)
+	if err != nil {
+		return err
+	}
+	var t Throttling
+	seen := 0
+	err = flatKeyed(data, func(k, v []byte) error {
+		switch string(k) {
+		case "nr_periods", "nr_throttled", "throttled_time", "throttled_usec":
+		default:
+			return nil
+		}
+		n, err := counter(k, v)
+		if err != nil {
+			return err
+		}
+		switch string(k) {
+		case "nr_periods":
+			t.Periods = n
+		case "nr_throttled":
+			t.ThrottledPeriods = n
+		case "throttled_time":
+			t.ThrottledTime, err = nanos("throttled_time", n)
+		case "throttled_usec":
+			t.ThrottledTime, err = micros("throttled_usec", n)
+		}
+		seen++
+		return err
+	})
+	if err == nil && seen == 3 && t.ThrottledPeriods > t.Periods {
+		err = errMalformed("nr_throttled %d exceeds nr_periods %d", t.ThrottledPeriods, t.Periods)
+	}
+	if err != nil {
+		return g.malformedFile(CPU, 0, fCPUStat, err)
+	}
+	if seen == 3 {
+		st.Throttling, st.HasThrottling = t, true
+	}
+	return nil
+}
+
+// readMemoryUsage reads usage and, from memory.stat, the working set and
+// the kinds of memory charged.
 func (g *Group) readMemoryUsage(m *MemoryStats) error {
 	v1 := g.locs[Memory].Version == 1
 	usageID := fMemCurrent
@@ -167,33 +276,34 @@ func (g *Group) readMemoryUsage(m *MemoryStats) error {
 	if err != nil {
 		return err
 	}
-	if m.Usage, err = parseSingleInt(data); err != nil {
+	u, err := parseSingleUint(data)
+	if err == nil {
+		m.Usage, err = toInt64(fileNames[usageID], u)
+	}
+	if err != nil {
 		return g.malformedFile(Memory, 0, usageID, err)
 	}
 	m.HasUsage = true
 
-	data, err = g.mustRead(Memory, 0, fMemStat)
-	if err != nil {
+	var ms memStat
+	if err := g.readMemStat(&ms); err != nil {
 		return err
 	}
-	key := "inactive_file"
-	if v1 {
-		key = "total_inactive_file"
-	}
-	found := false
-	err = flatKeyed(data, func(k []byte, v uint64) {
-		if string(k) == key {
-			m.InactiveFile, found = int64(v), true
+	// Each value is at most the usage it is part of, so none overflows.
+	clamp := func(k memStatKey) int64 {
+		if ms.vals[k] > u {
+			return m.Usage
 		}
-	})
-	if err != nil {
-		return g.malformedFile(Memory, 0, fMemStat, err)
+		return int64(ms.vals[k])
 	}
-	if found {
+	m.Anon, m.File = clamp(keyAnon), clamp(keyFile)
+	if ms.has(keyKernel) {
+		m.Kernel, m.HasKernel = clamp(keyKernel), true
+	}
+	m.Shmem, m.Sock = clamp(keyShmem), clamp(keySock)
+	if ms.has(keyInactiveFile) {
+		m.InactiveFile = clamp(keyInactiveFile)
 		m.WorkingSet = m.Usage - m.InactiveFile
-		if m.WorkingSet < 0 {
-			m.WorkingSet = 0
-		}
 		m.HasWorkingSet = true
 	}
 	return nil
@@ -210,7 +320,11 @@ func (g *Group) readMemoryPeak(m *MemoryStats) error {
 	if err != nil || !present {
 		return err
 	}
-	if m.Peak, err = parseSingleInt(data); err != nil {
+	v, err := parseSingleUint(data)
+	if err == nil {
+		m.Peak, err = toInt64(fileNames[peakID], v)
+	}
+	if err != nil {
 		return g.malformedFile(Memory, 0, peakID, err)
 	}
 	m.HasPeak = true
@@ -224,19 +338,26 @@ func (g *Group) readMemoryEvents(m *MemoryStats) error {
 		if err != nil || !present {
 			return err
 		}
-		err = flatKeyed(data, func(k []byte, v uint64) {
+		err = flatKeyed(data, func(k, v []byte) error {
+			var dst *uint64
 			switch string(k) {
 			case "high":
-				m.Events.High = v
+				dst = &m.Events.High
 			case "max":
-				m.Events.Max = v
+				dst = &m.Events.Max
 			case "oom":
-				m.Events.OOM = v
+				dst = &m.Events.OOM
 			case "oom_kill":
-				m.Events.OOMKill = v
+				dst = &m.Events.OOMKill
+			default:
+				return nil
 			}
+			n, err := counter(k, v)
+			*dst = n
+			return err
 		})
 		if err != nil {
+			m.Events = MemoryEvents{} // nothing half read
 			return g.malformedFile(Memory, 0, fMemEvents, err)
 		}
 		m.HasEvents = true
@@ -246,37 +367,27 @@ func (g *Group) readMemoryEvents(m *MemoryStats) error {
 	if err != nil || !present {
 		return err
 	}
-	failcnt, err := parseSingleInt(data)
+	failcnt, err := parseSingleUint(data)
 	if err != nil {
 		return g.malformedFile(Memory, 0, fMemFailcntV1, err)
 	}
-	m.Events.Max = uint64(failcnt)
 	data, present, err = g.read(Memory, 0, fMemOOMControlV1)
 	if err != nil || !present {
 		return err
 	}
-	err = flatKeyed(data, func(k []byte, v uint64) {
-		if string(k) == "oom_kill" {
-			m.Events.OOM, m.Events.OOMKill = v, v
+	var oomKill uint64
+	err = flatKeyed(data, func(k, v []byte) error {
+		if string(k) != "oom_kill" {
+			return nil
 		}
+		n, err := counter(k, v)
+		oomKill = n
+		return err
 	})
 	if err != nil {
 		return g.malformedFile(Memory, 0, fMemOOMControlV1, err)
 	}
+	m.Events = MemoryEvents{Max: failcnt, OOM: oomKill, OOMKill: oomKill}
 	m.HasEvents = true
-	return nil
-}
-
-// readPressure reads one PSI file; absent files (PSI disabled, or v1 only)
-// leave has false.
-func (g *Group) readPressure(id fileID, p *PSI, has *bool) error {
-	data, present, err := g.read(Unified, 0, id)
-	if err != nil || !present {
-		return err
-	}
-	if err := parsePSI(data, p); err != nil {
-		return g.malformedFile(Unified, 0, id, err)
-	}
-	*has = true
 	return nil
 }

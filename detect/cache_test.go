@@ -29,7 +29,7 @@ func TestEnvironmentCachesConclusiveOnly(t *testing.T) {
 	var conclusive atomic.Bool
 	stubLive(t, func() (Env, bool) {
 		calls.Add(1)
-		return Env{Container: true, Runtime: "docker", Evidence: []Evidence{{"dockerenv", "x"}}}, conclusive.Load()
+		return Env{Container: true, Runtime: "docker", Evidence: []Evidence{{Signal: "dockerenv", Detail: "x"}}}, conclusive.Load()
 	})
 
 	// Inconclusive: every call tries again.
@@ -53,7 +53,7 @@ func TestEnvironmentCachesConclusiveOnly(t *testing.T) {
 
 func TestEnvironmentReturnsCopies(t *testing.T) {
 	stubLive(t, func() (Env, bool) {
-		return Env{Container: true, Kubernetes: &Kubernetes{PodUID: "p"}, Evidence: []Evidence{{"cgroup", "d"}}}, true
+		return Env{Container: true, HasKubernetes: true, Kubernetes: Kubernetes{PodUID: "p"}, Evidence: []Evidence{{Signal: "cgroup", Detail: "d"}}}, true
 	})
 	a := Environment()
 	a.Kubernetes.PodUID = "changed"
@@ -72,7 +72,7 @@ func TestEnvironmentConcurrent(t *testing.T) {
 	stubLive(t, func() (Env, bool) {
 		n := calls.Add(1)
 		// The first two detections are inconclusive.
-		return Env{Container: true, Kubernetes: &Kubernetes{}}, n > 2
+		return Env{Container: true, HasKubernetes: true}, n > 2
 	})
 	var wg sync.WaitGroup
 	for i := 0; i < 64; i++ {
@@ -85,7 +85,7 @@ func TestEnvironmentConcurrent(t *testing.T) {
 				}
 				return
 			}
-			if env := Environment(); env.Kubernetes == nil {
+			if env := Environment(); !env.HasKubernetes {
 				t.Error("Environment().Kubernetes = nil")
 			}
 		}(i)

@@ -2,13 +2,6 @@ package detect
 
 import "strings"
 
-// QoS classes as the kubelet names them (v1.PodQOSClass).
-const (
-	qosGuaranteed = "Guaranteed"
-	qosBurstable  = "Burstable"
-	qosBestEffort = "BestEffort"
-)
-
 // CgroupPath is what one cgroup path (the third field of a
 // /proc/<pid>/cgroup line) says about the container that holds the process.
 type CgroupPath struct {
@@ -20,11 +13,11 @@ type CgroupPath struct {
 	// QOSClass is "Guaranteed", "Burstable" or "BestEffort" for a pod path
 	// (the kubelet puts Guaranteed pods directly under kubepods, without a
 	// QoS level), "" otherwise.
-	QOSClass string
+	QOSClass QOSClass
 	// Runtime is the lower-case runtime the leaf names: "containerd",
 	// "cri-o", "docker", "podman", "lxc", or "" when the leaf does not say
 	// (the cgroupfs driver's bare ID is used by containerd and docker alike).
-	Runtime string
+	Runtime Runtime
 	// ContainerID is the hex ID in the container's cgroup name, or "" when
 	// the path holds none. It is never derived from anything else.
 	ContainerID string
@@ -128,17 +121,17 @@ func splitPath(p string) []string {
 // joined by "-" ("kubepods-burstable-pod<uid>.slice"), and "-" inside the
 // UID is escaped as "_". The prefix before "kubepods" is the --cgroup-root
 // (kind: "kubelet-kubepods-...").
-func podComponent(comps []string, i int) (uid, qos string, ok bool) {
+func podComponent(comps []string, i int) (uid string, qos QOSClass, ok bool) {
 	c := comps[i]
 	if strings.HasPrefix(c, "pod") && i > 0 {
 		parent := comps[i-1]
 		switch {
 		case parent == "kubepods":
-			qos = qosGuaranteed
+			qos = QOSGuaranteed
 		case (parent == "burstable" || parent == "besteffort") && i > 1 && comps[i-2] == "kubepods":
-			qos = qosBurstable
+			qos = QOSBurstable
 			if parent == "besteffort" {
-				qos = qosBestEffort
+				qos = QOSBestEffort
 			}
 		default:
 			return "", "", false
@@ -161,11 +154,11 @@ func podComponent(comps []string, i int) (uid, qos string, ok bool) {
 	head, rawUID := name[:k], name[k+len("-pod"):]
 	switch {
 	case isSliceName(head, "kubepods"):
-		qos = qosGuaranteed
+		qos = QOSGuaranteed
 	case isSliceName(head, "kubepods-burstable"):
-		qos = qosBurstable
+		qos = QOSBurstable
 	case isSliceName(head, "kubepods-besteffort"):
-		qos = qosBestEffort
+		qos = QOSBestEffort
 	default:
 		return "", "", false
 	}
@@ -197,7 +190,7 @@ func isSliceName(name, want string) bool {
 //
 // The ID must be a valid container ID, otherwise the name is not matched
 // (a unit called "docker-foo.scope" is not a container).
-func parseLeaf(c string, bare bool) (runtime, id string, ok bool) {
+func parseLeaf(c string, bare bool) (runtime Runtime, id string, ok bool) {
 	if name, ok := strings.CutPrefix(c, "lxc.payload."); ok && name != "" {
 		return "lxc", "", true
 	}
@@ -222,7 +215,7 @@ func parseLeaf(c string, bare bool) (runtime, id string, ok bool) {
 // which they extend.
 var leafPrefixes = []struct {
 	prefix  string
-	runtime string
+	runtime Runtime
 	conmon  bool
 }{
 	{"cri-containerd-", "containerd", false},

@@ -22,7 +22,7 @@ var cgroupPathTests = []struct {
 	want CgroupPath
 	ok   bool
 }{
-	// kubelet, cgroupfs driver (EDGE-CASES 42).
+	// kubelet, cgroupfs driver (docs/cgroups.md, "Kubernetes and container runtimes").
 	{"/kubepods/burstable/pod" + tUID + "/" + tCID, CgroupPath{Kubernetes: true, PodUID: tUID, QOSClass: "Burstable", ContainerID: tCID}, true},
 	{"/kubepods/besteffort/pod" + tUID + "/" + tCID, CgroupPath{Kubernetes: true, PodUID: tUID, QOSClass: "BestEffort", ContainerID: tCID}, true},
 	{"/kubepods/pod" + tUID + "/" + tCID, CgroupPath{Kubernetes: true, PodUID: tUID, QOSClass: "Guaranteed", ContainerID: tCID}, true},
@@ -39,7 +39,7 @@ var cgroupPathTests = []struct {
 	// A cluster inside a pod: the innermost pod is the process's.
 	{"/kubepods/pod" + tUID2 + "/" + tCID2 + "/kubepods/burstable/pod" + tUID + "/" + tCID, CgroupPath{Kubernetes: true, PodUID: tUID, QOSClass: "Burstable", ContainerID: tCID}, true},
 
-	// kubelet, systemd driver (EDGE-CASES 43).
+	// kubelet, systemd driver (docs/cgroups.md, "Kubernetes and container runtimes").
 	{"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + tUIDU + ".slice/cri-containerd-" + tCID + ".scope", CgroupPath{Kubernetes: true, PodUID: tUID, QOSClass: "Burstable", Runtime: "containerd", ContainerID: tCID}, true},
 	{"/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + tUIDU + ".slice/docker-" + tCID + ".scope", CgroupPath{Kubernetes: true, PodUID: tUID, QOSClass: "BestEffort", Runtime: "docker", ContainerID: tCID}, true},
 	{"/kubepods.slice/kubepods-pod" + tUIDU + ".slice/crio-" + tCID + ".scope", CgroupPath{Kubernetes: true, PodUID: tUID, QOSClass: "Guaranteed", Runtime: "cri-o", ContainerID: tCID}, true},
@@ -51,7 +51,7 @@ var cgroupPathTests = []struct {
 	{"/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-burstable.slice/kubelet-kubepods-burstable-pod" + tUIDU + ".slice/cri-containerd-" + tCID + ".scope", CgroupPath{Kubernetes: true, PodUID: tUID, QOSClass: "Burstable", Runtime: "containerd", ContainerID: tCID}, true},
 	{"/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-pod" + tUIDU + ".slice/cri-containerd-" + tCID + ".scope", CgroupPath{Kubernetes: true, PodUID: tUID, QOSClass: "Guaranteed", Runtime: "containerd", ContainerID: tCID}, true},
 
-	// Standalone runtimes (EDGE-CASES 46).
+	// Standalone runtimes (docs/cgroups.md, "Kubernetes and container runtimes").
 	{"/docker/" + tCID, CgroupPath{Runtime: "docker", ContainerID: tCID}, true},
 	{"/docker/abc", CgroupPath{Runtime: "docker"}, true},
 	{"/docker/" + strings.ToUpper(tCID), CgroupPath{Runtime: "docker"}, true},

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rightsize/rightsize/internal/rootfs"
 	"github.com/rightsize/rightsize/procfs"
 )
 
@@ -57,6 +58,7 @@ type claim struct {
 // detector collects claims and evidence for one detection.
 type detector struct {
 	fs   procfs.FS
+	root rootfs.Root
 	live bool
 
 	ev    []Evidence
@@ -81,22 +83,22 @@ type detector struct {
 // run performs one detection. conclusive is false when a failure may pass
 // on retry.
 func run(c config) (env Env, conclusive bool) {
-	d := &detector{fs: procfs.NewFS(c.root)}
+	d := &detector{fs: procfs.NewFS(c.root), root: rootfs.New(c.root)}
 	d.live = d.fs.IsLive()
 	d.collect()
 	env = d.decide()
 	return env, !d.retry
 }
 
-func (d *detector) note(signal, format string, args ...any) {
+func (d *detector) note(signal Signal, format string, args ...any) {
 	d.ev = append(d.ev, Evidence{Signal: signal, Detail: fmt.Sprintf(format, args...)})
 }
 
 // skipped records a file that could not be used. Detection goes on without
 // it. A transient failure makes the result inconclusive.
-func (d *detector) skipped(signal string, err error) {
+func (d *detector) skipped(signal Signal, err error) {
 	switch {
-	case errors.Is(err, procfs.ErrMalformed), errors.Is(err, procfs.ErrTooLarge):
+	case errors.Is(err, procfs.ErrMalformed), errors.Is(err, procfs.ErrTooLarge), errors.Is(err, procfs.ErrNotRegular):
 		d.note(signal, "skipped: %v", err)
 	case transient(err):
 		d.retry = true
@@ -104,6 +106,7 @@ func (d *detector) skipped(signal string, err error) {
 	default:
 		d.note(signal, "unreadable, skipped: %v", err)
 	}
+	d.ev[len(d.ev)-1].Err = err
 }
 
 // Mount points whose mountinfo roots are examined. The kubelet asks for the
@@ -125,9 +128,9 @@ func (d *detector) collect() {
 		// Without /proc nothing below says anything: a program running as
 		// init before mounting it (the qemu tests' /init) must not cache
 		// "not a container".
-		if _, err := os.Stat("/proc/self"); err != nil {
+		if _, err := d.root.Stat("/proc/self"); err != nil {
 			d.retry = true
-			d.note("proc", "/proc/self: %v: /proc is not mounted; the result is not cached", stripPathError(err))
+			d.note("proc", "%v: /proc is not mounted; the result is not cached", err)
 		}
 	}
 	d.readEnviron()
@@ -151,7 +154,7 @@ func (d *detector) readEnviron() {
 		d.environ, d.haveEnv = os.Environ(), true
 		return
 	}
-	data, err := d.readFile("proc/self/environ", 0)
+	env, err := d.fs.Environ("self")
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			d.skipped("environ", err)
@@ -160,26 +163,20 @@ func (d *detector) readEnviron() {
 		}
 		return
 	}
-	d.environ, d.haveEnv = procfs.ParseEnviron(data), true
+	d.environ, d.haveEnv = env, true
 }
 
 // checkCgroup reads /proc/self/cgroup. Not /proc/1/cgroup: with
 // shareProcessNamespace PID 1 is the pod's pause container, whose cgroup is
 // not this container's.
 func (d *detector) checkCgroup() {
-	const name = "proc/self/cgroup"
-	data, err := d.readFile(name, 0)
+	lines, err := d.fs.Cgroup("self")
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			d.note("cgroup", "/proc/self/cgroup does not exist: no cgroups (a kernel without CONFIG_CGROUPS, or not Linux)")
 			return
 		}
 		d.skipped("cgroup", err)
-		return
-	}
-	lines, err := procfs.ParseCgroup(data)
-	if err != nil {
-		d.skipped("cgroup", &procfs.Error{Path: d.fs.Path(name), Err: err})
 		return
 	}
 
@@ -236,7 +233,7 @@ func (d *detector) checkCgroup() {
 	if best.Kubernetes {
 		d.k8sStrong = append(d.k8sStrong, src)
 		d.podUIDs = append(d.podUIDs, claim{best.PodUID, strong, src})
-		d.qos = append(d.qos, claim{best.QOSClass, strong, src})
+		d.qos = append(d.qos, claim{string(best.QOSClass), strong, src})
 		d.containerID = best.ContainerID
 		what := fmt.Sprintf("Kubernetes pod %s, QoS %s", best.PodUID, best.QOSClass)
 		switch {
@@ -251,16 +248,17 @@ func (d *detector) checkCgroup() {
 		}
 		d.note("cgroup", "%s line %q (strong): %s", src, line, what)
 	} else {
-		c := claim{best.Runtime, strong, src}
+		c := claim{string(best.Runtime), strong, src}
 		d.standalone = &c
-		what := best.Runtime + " container"
+		d.containerID = best.ContainerID
+		what := string(best.Runtime) + " container"
 		if best.ContainerID != "" {
 			what += " " + best.ContainerID
 		}
 		d.note("cgroup", "%s line %q (strong): %s", src, line, what)
 	}
 	if best.Runtime != "" {
-		d.runtimes = append(d.runtimes, claim{best.Runtime, strong, src})
+		d.runtimes = append(d.runtimes, claim{string(best.Runtime), strong, src})
 	}
 }
 
@@ -278,20 +276,10 @@ func formatLine(l procfs.CgroupLine) string {
 // checkMountInfo looks at the roots of the few bind mounts that the kubelet
 // and the runtimes set up in every container.
 func (d *detector) checkMountInfo() {
-	f, path, err := d.open("proc/self/mountinfo")
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			d.note("mountinfo", "/proc/self/mountinfo does not exist")
-			return
-		}
-		d.skipped("mountinfo", err)
-		return
-	}
-	defer f.Close()
 	type mount struct{ point, root string }
 	var mounts []mount
 	var cgroupView *mount // a cgroup mount showing only part of its hierarchy
-	_, err = procfs.ScanMountInfo(f, nil, func(v *procfs.MountInfoView) bool {
+	_, err := d.fs.ScanMountInfo("self", nil, func(v *procfs.MountInfoView) bool {
 		if cgroupView == nil && (string(v.FSType) == "cgroup" || string(v.FSType) == "cgroup2") && string(v.Root) != "/" {
 			cgroupView = &mount{string(v.MountPoint), string(v.Root)}
 		}
@@ -303,8 +291,12 @@ func (d *detector) checkMountInfo() {
 		// file repeating them without end is not worth reading further.
 		return len(mounts) < maxMounts
 	})
+	if errors.Is(err, fs.ErrNotExist) {
+		d.note("mountinfo", "/proc/self/mountinfo does not exist")
+		return
+	}
 	if err != nil {
-		d.skipped("mountinfo", &procfs.Error{Path: path, Err: stripPathError(err)})
+		d.skipped("mountinfo", err)
 		// The mounts seen before the failure are still evidence.
 	}
 	const src = "/proc/self/mountinfo"
@@ -386,7 +378,7 @@ func (d *detector) checkEnvVars() {
 // namespace file.
 func (d *detector) checkServiceAccount() {
 	for _, dir := range []string{saDir, saDirRun} {
-		fi, err := d.stat(dir[1:])
+		fi, err := d.stat(dir)
 		if err != nil {
 			if !errors.Is(err, fs.ErrNotExist) {
 				d.skipped("serviceaccount", err)
@@ -398,7 +390,7 @@ func (d *detector) checkServiceAccount() {
 		}
 		d.k8sMedium = append(d.k8sMedium, dir)
 		d.note("serviceaccount", "%s exists (medium): the kubelet mounts the service account there", dir)
-		data, err := d.readFile(dir[1:]+"/namespace", 256)
+		data, err := d.readFile(dir+"/namespace", 256)
 		if err != nil {
 			if !errors.Is(err, fs.ErrNotExist) {
 				d.skipped("serviceaccount", err)
@@ -420,7 +412,7 @@ func (d *detector) checkServiceAccount() {
 // hosts file headed "# Kubernetes-managed hosts file." (or
 // "# Kubernetes-managed hosts file (host network)." for hostNetwork pods).
 func (d *detector) checkHosts() {
-	data, err := d.readHead("etc/hosts", 256)
+	data, err := d.readHead(etcHosts, 256)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			d.skipped("hosts", err)
@@ -439,7 +431,7 @@ func (d *detector) checkHosts() {
 // Weak: it is a leftover of the old LXC driver, other tools create it too,
 // and images built with some tools carry it.
 func (d *detector) checkDockerEnv() {
-	if _, err := d.stat(".dockerenv"); err != nil {
+	if _, err := d.stat("/.dockerenv"); err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			d.skipped("dockerenv", err)
 		}
@@ -452,7 +444,7 @@ func (d *detector) checkDockerEnv() {
 // checkContainerEnv: podman (and buildah) create /run/.containerenv in every
 // container; it names the engine when the container is privileged.
 func (d *detector) checkContainerEnv() {
-	data, err := d.readFile("run/.containerenv", 64<<10)
+	data, err := d.readFile("/run/.containerenv", 64<<10)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			d.skipped("containerenv", err)
@@ -475,7 +467,7 @@ func (d *detector) checkContainerEnv() {
 // so permission denied is normal for non-root: then the process's own
 // environment is used, which inherits container= in the usual case.
 func (d *detector) checkInitEnviron() {
-	data, err := d.readFile("proc/1/environ", 0)
+	env, err := d.fs.Environ("1")
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			d.skipped("init-environ", err)
@@ -487,7 +479,6 @@ func (d *detector) checkInitEnviron() {
 		}
 		return
 	}
-	env := procfs.ParseEnviron(data)
 	v, ok := procfs.Getenv(env, "container")
 	if !ok {
 		d.note("init-environ", "/proc/1/environ has no container= variable")
@@ -500,7 +491,7 @@ func (d *detector) checkInitEnviron() {
 // PID 1 in a container) and systemd-nspawn write with the container=
 // value.
 func (d *detector) checkSystemdContainer() {
-	data, err := d.readHead("run/systemd/container", 256)
+	data, err := d.readHead("/run/systemd/container", 256)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			d.skipped("systemd-container", err)
@@ -513,7 +504,7 @@ func (d *detector) checkSystemdContainer() {
 
 // containerVar interprets a container= value. "oci" (set by UBI and other
 // images) and unknown forms say "a container" without naming a runtime.
-func (d *detector) containerVar(signal, source, value string) {
+func (d *detector) containerVar(signal Signal, source, value string) {
 	if strings.TrimSpace(value) == "" {
 		d.note(signal, "%s is empty; ignored", source)
 		return
@@ -531,14 +522,13 @@ func (d *detector) containerVar(signal, source, value string) {
 // checkOSRelease: WSL kernels carry "microsoft" or "WSL" in their release.
 // Only a hint: Docker Desktop's containers run on the same kernel.
 func (d *detector) checkOSRelease() {
-	data, err := d.readHead("proc/sys/kernel/osrelease", 256)
+	rel, err := d.fs.OSRelease()
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			d.skipped("osrelease", err)
 		}
 		return
 	}
-	rel := strings.TrimSpace(string(data))
 	if isWSLRelease(rel) {
 		d.runtimes = append(d.runtimes, claim{"wsl", hint, "/proc/sys/kernel/osrelease"})
 		d.note("osrelease", "/proc/sys/kernel/osrelease is %q (hint): a WSL kernel", clip(rel))
@@ -577,7 +567,8 @@ func (d *detector) decide() Env {
 	}
 
 	if inK8s {
-		k := &Kubernetes{ContainerID: d.containerID, Namespace: d.namespace}
+		k := &env.Kubernetes
+		k.ContainerID, k.Namespace = d.containerID, d.namespace
 		if c, ok := d.pick("pod UID", d.podUIDs); ok {
 			k.PodUID = c.value
 		}
@@ -586,10 +577,10 @@ func (d *detector) decide() Env {
 			qos = append(qos, c)
 		}
 		if c, ok := d.pick("QoS class", qos); ok {
-			k.QOSClass = c.value
+			k.QOSClass = QOSClass(c.value)
 		}
-		env.Kubernetes = k
-		env.Orchestrator = "kubernetes"
+		env.HasKubernetes = true
+		env.Orchestrator = OrchestratorKubernetes
 		for _, o := range d.orchestra {
 			if o.value == "cloud-run" {
 				d.note("conflict", "orchestrator: kubernetes outweighs cloud-run from %s: Knative on Kubernetes sets it too", o.source)
@@ -598,13 +589,16 @@ func (d *detector) decide() Env {
 			}
 		}
 	} else if c, ok := d.pick("orchestrator", d.orchestra); ok {
-		env.Orchestrator = c.value
+		env.Orchestrator = Orchestrator(c.value)
 	}
 
 	if c, ok := d.pick("runtime", d.runtimes); ok {
-		env.Runtime = c.value
+		env.Runtime = Runtime(c.value)
 	}
 	env.Container = inK8s || env.Runtime != "" || len(d.generic) > 0
+	if env.Container {
+		env.ContainerID = d.containerID
+	}
 	env.Evidence = d.ev
 	return env
 }
@@ -615,26 +609,21 @@ func (d *detector) decide() Env {
 // node-critical pods get -997 whatever their class.
 func (d *detector) oomQoS() (claim, bool) {
 	const src = "/proc/self/oom_score_adj"
-	data, err := d.readFile("proc/self/oom_score_adj", 64)
+	n, err := d.fs.OOMScoreAdj("self")
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			d.skipped("oom_score_adj", err)
 		}
 		return claim{}, false
 	}
-	n, err := procfs.ParseOOMScoreAdj(data)
-	if err != nil {
-		d.skipped("oom_score_adj", &procfs.Error{Path: d.fs.Path("proc/self/oom_score_adj"), Err: err})
-		return claim{}, false
-	}
 	var qos string
 	switch {
 	case n == -997:
-		qos = qosGuaranteed
+		qos = string(QOSGuaranteed)
 	case n == 1000:
-		qos = qosBestEffort
+		qos = string(QOSBestEffort)
 	case n >= 2 && n <= 999:
-		qos = qosBurstable
+		qos = string(QOSBurstable)
 	default:
 		d.note("oom_score_adj", "%s is %d: not a value the kubelet gives a QoS class", src, n)
 		return claim{}, false

@@ -7,12 +7,16 @@ import (
 	"github.com/rightsize/rightsize/detect"
 )
 
+// Environment describes the process's own environment, detected once and
+// cached. What it prints depends on the machine, so this example has no
+// Output and is only compiled; ExampleDetect shows the same fields on a
+// fixture tree.
 func ExampleEnvironment() {
 	env := detect.Environment()
 	if !env.Container {
 		fmt.Println("not in a container")
 	}
-	if k := env.Kubernetes; k != nil {
+	if k := env.Kubernetes; env.HasKubernetes {
 		fmt.Printf("pod %s in namespace %q, QoS %s\n", k.PodUID, k.Namespace, k.QOSClass)
 	}
 	// Why detection concluded what it did:
@@ -42,7 +46,9 @@ func ExampleParseCgroupPath() {
 	// true true 6c3e1b8f-2a4d-4e5f-9b1c-7d8e9f0a1b2c BestEffort cri-o
 }
 
-// InKubernetes is the cheap question, answered from the cached detection.
+// InKubernetes is the cheap question, answered from the cached detection
+// of the live process's environment: the answer depends on where the
+// example runs, so it has no Output and is only compiled.
 func ExampleInKubernetes() {
 	if detect.InKubernetes() {
 		fmt.Println("in a pod")

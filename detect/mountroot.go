@@ -45,7 +45,9 @@ const (
 //	.../containers/<id>/{hostname,hosts,resolv.conf}       docker (/var/lib/docker)
 //	.../io.containerd.grpc.v1.cri/sandboxes/<id>/...       containerd's CRI plugin
 //	.../overlay-containers/<id>/userdata/...               containers/storage:
-//	                                                       podman and CRI-O
+//	                                                       podman and CRI-O (vfs-,
+//	                                                       btrfs-, zfs-containers
+//	                                                       with other drivers)
 //
 // The ID in these paths is not returned: for a pod it is the sandbox's
 // (the pause container's), not the process's own container.
@@ -58,7 +60,10 @@ func runtimeFromMountRoot(root string) (kind string, ok bool) {
 			if (comps[i+1] == "sandboxes" || comps[i+1] == "containers") && i+2 < n && validContainerID(comps[i+2]) {
 				return mountContainerd, true
 			}
-		case "overlay-containers":
+		case "overlay-containers", "vfs-containers", "btrfs-containers", "zfs-containers":
+			// containers/storage names the directory after its storage
+			// driver: overlay by default, vfs, btrfs or zfs where
+			// configured.
 			if i+2 < n && validContainerID(comps[i+1]) && comps[i+2] == "userdata" {
 				return mountContainersStorage, true
 			}

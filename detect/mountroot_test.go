@@ -11,7 +11,7 @@ var mountRootTests = []struct {
 	runtime string // runtimeFromMountRoot's kind, "" when none
 }{
 	// The kubelet's files, with the prefix their filesystem leaves
-	// (EDGE-CASES 44).
+	// (docs/cgroups.md, "Kubernetes and container runtimes").
 	{"/var/lib/kubelet/pods/" + tUID + "/etc-hosts", tUID, ""},
 	{"/pods/" + tUID + "/etc-hosts", tUID, ""},
 	{"/kubelet/pods/" + tUID + "/etc-hosts", tUID, ""},

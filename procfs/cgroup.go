@@ -2,6 +2,7 @@ package procfs
 
 import (
 	"bytes"
+	"errors"
 	"strconv"
 )
 
@@ -43,12 +44,12 @@ func (l CgroupLine) HasController(c string) bool {
 	return false
 }
 
-// ScanCgroup calls fn for each line of /proc/<pid>/cgroup content with the
+// scanCgroup calls fn for each line of /proc/<pid>/cgroup content with the
 // hierarchy ID, the raw controller list (e.g. "cpu,cpuacct" or
 // "name=systemd"; empty on the v2 line) and the path, all aliasing data. It
 // validates exactly as ParseCgroup and allocates nothing; it stops at the
 // first error from fn or from a malformed line.
-func ScanCgroup(data []byte, fn func(id int, controllers, path []byte) error) error {
+func scanCgroup(data []byte, fn func(id int, controllers, path []byte) error) error {
 	lineNo := 0
 	seen := false
 	for len(data) > 0 {
@@ -78,7 +79,7 @@ func ScanCgroup(data []byte, fn func(id int, controllers, path []byte) error) er
 // file itself, so an odd line means the file is not what it claims to be.
 func ParseCgroup(data []byte) ([]CgroupLine, error) {
 	var out []CgroupLine
-	err := ScanCgroup(data, func(id int, list, path []byte) error {
+	err := scanCgroup(data, func(id int, list, path []byte) error {
 		out = append(out, newCgroupLine(id, list, path))
 		return nil
 	})
@@ -115,20 +116,6 @@ func splitCgroupLine(line []byte) (id int, list, path []byte, err error) {
 	return id, line[i+1 : j], path, nil
 }
 
-// ControllerListHas reports whether a raw v1 controller list such as
-// "cpuacct,cpu" names controller c; matching is by element, so the order of
-// the list does not matter and "cpu" does not match "cpuset".
-func ControllerListHas(list []byte, c string) bool {
-	for len(list) > 0 {
-		var e []byte
-		e, list = cutByte(list, ',')
-		if string(e) == c {
-			return true
-		}
-	}
-	return false
-}
-
 func newCgroupLine(id int, list, path []byte) CgroupLine {
 	l := CgroupLine{HierarchyID: id, Path: string(path)}
 	for len(list) > 0 {
@@ -153,11 +140,32 @@ func newCgroupLine(id int, list, path []byte) CgroupLine {
 // Cgroup reads and parses <root>/proc/<pid>/cgroup; pid is a number or
 // "self".
 func (fs FS) Cgroup(pid string) ([]CgroupLine, error) {
-	path := fs.Path("proc", pid, "cgroup")
-	data, err := readFile(path, MaxFileSize)
+	data, n, err := fs.read(maxFileSize, pid, "cgroup")
 	if err != nil {
 		return nil, err
 	}
 	lines, err := ParseCgroup(data)
-	return lines, box(path, err)
+	return lines, fs.box(n, err)
+}
+
+// ScanCgroup reads <root>/proc/<pid>/cgroup into buf and calls fn for each
+// line with the hierarchy ID, the raw controller list ("cpu,cpuacct",
+// "name=systemd", empty on the v2 line) and the path, all aliasing buf. It
+// validates as ParseCgroup does and allocates nothing when it succeeds; a
+// file that does not fit in buf is an error wrapping ErrTooLarge. It stops
+// at the first error from fn. It returns the file's content (in buf).
+func (fs FS) ScanCgroup(pid string, buf []byte, fn func(id int, controllers, path []byte) error) ([]byte, error) {
+	n := name(pid, "cgroup")
+	k, err := fs.root.ReadInto(n, buf)
+	if err != nil {
+		return nil, err
+	}
+	if err := scanCgroup(buf[:k], fn); err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			return nil, err
+		}
+		return nil, fs.box(n, err)
+	}
+	return buf[:k], nil
 }

@@ -2,6 +2,7 @@ package procfs
 
 import (
 	"errors"
+	"path/filepath"
 	"reflect"
 	"testing"
 )
@@ -84,7 +85,8 @@ func TestFSCgroupNamesFile(t *testing.T) {
 		t.Fatal("want error for malformed file")
 	}
 	var pe *Error
-	if !errors.As(err, &pe) || pe.Path != "testdata/bad/proc/self/cgroup" {
+	want, _ := filepath.Abs("testdata/bad/proc/self/cgroup")
+	if !errors.As(err, &pe) || pe.Path != want {
 		t.Fatalf("error %v does not name the file", err)
 	}
 	if _, err := NewFS("testdata/nonexistent").Cgroup("self"); err == nil || !errors.As(err, &pe) {

@@ -1,12 +1,21 @@
-// Package procfs parses and reads the few /proc files that rightsize needs:
-// /proc/self/cgroup, /proc/self/mountinfo, /proc/self/status, /proc/meminfo,
-// environ files and /proc/self/oom_score_adj.
+// Package procfs reads the /proc files rightsize needs, and is the one way
+// the module reads /proc: /proc/<pid>/cgroup, mountinfo, status, stat,
+// limits, environ, oom_score_adj, fd and fdinfo, the children of a
+// process's threads, /proc/meminfo, /proc/pressure and
+// /proc/sys/kernel/osrelease.
 //
 // Each file has its own source file, named after it, holding a pure parser
-// over []byte and a reader on [FS]. The parsers never panic and never look at
-// the live system, so they are tested on strings; the readers add the root
-// prefix, bound how much they read and name the file in every error.
+// over []byte and a reader on [FS]; the tests sit beside them. The parsers
+// never panic and never look at the live system, so they are tested on
+// strings. The readers go through the module's one file layer: below a root
+// other than "/" nothing resolves outside it, anything but a regular file
+// (a FIFO, a socket, a device) is refused without blocking, and every read
+// is bounded ([ErrTooLarge]); every error names the file ([Error]).
 //
-// See proc(5), proc_pid_cgroup(5), proc_pid_mountinfo(5) and
-// proc_pid_status(5) for the formats.
+// For readers that poll, [FS.ScanCgroup], [FS.ScanMountInfo], [Handle] and
+// [Scanner] read into buffers of their own and allocate nothing.
+//
+// See proc(5), proc_pid_cgroup(5), proc_pid_mountinfo(5),
+// proc_pid_status(5), proc_pid_stat(5) and Documentation/accounting/psi.rst
+// for the formats.
 package procfs

@@ -33,8 +33,7 @@ func Getenv(env []string, key string) (string, bool) {
 // environment needs ptrace access: permission denied is normal for non-root
 // and is returned as the error for the caller to note and go on.
 func (fs FS) Environ(pid string) ([]string, error) {
-	path := fs.Path("proc", pid, "environ")
-	data, err := readFile(path, MaxFileSize)
+	data, _, err := fs.read(maxFileSize, pid, "environ")
 	if err != nil {
 		return nil, err
 	}

@@ -3,129 +3,136 @@ package procfs
 import (
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
+
+	"github.com/rightsize/rightsize/internal/rootfs"
 )
 
 // DefaultRoot is the root of the live system.
 const DefaultRoot = "/"
 
-// MaxFileSize bounds how much of a /proc file the whole-file readers accept.
-// The files read whole (cgroup, status, meminfo, environ, oom_score_adj) are
-// a few KiB; a larger one is refused rather than read without limit.
-// mountinfo is streamed line by line and has no such bound.
-const MaxFileSize = 1 << 20
+// maxFileSize bounds how much of a /proc file the whole-file readers
+// accept. The files read whole (cgroup, status, meminfo, environ,
+// oom_score_adj) are a few KiB; a larger one is refused with ErrTooLarge
+// rather than read without limit.
+const maxFileSize = 1 << 20
 
-// ErrMalformed is wrapped by every parse error: the file exists but its
-// content is not in the format the kernel documents.
-var ErrMalformed = errors.New("malformed")
+var (
+	// ErrMalformed is wrapped by every parse error: the file exists but
+	// its content is not in the format the kernel documents.
+	ErrMalformed = errors.New("malformed")
 
-// ErrTooLarge is wrapped when a file exceeds the reader's bound.
-var ErrTooLarge = errors.New("file too large")
+	// ErrTooLarge is wrapped when a file exceeds the reader's bound
+	// (1 MiB for a file read whole; 64 MiB or 1,048,576 lines for
+	// mountinfo, which is streamed).
+	ErrTooLarge = rootfs.ErrTooLarge
+
+	// ErrNotRegular is wrapped when a path names a FIFO, a socket, a
+	// device or a directory instead of a file: reading one could block
+	// forever or never end, so it is refused before any read. Real /proc
+	// files are regular files.
+	ErrNotRegular = rootfs.ErrNotRegular
+)
+
+// Error names the file (with the root prefix) and what went wrong.
+// errors.Is sees through it to ErrMalformed, ErrTooLarge, ErrNotRegular,
+// or the fs.ErrNotExist and fs.ErrPermission of the open. Every package of
+// this module returns this one type.
+type Error = rootfs.Error
 
 // FS reads /proc below a root directory. The zero value reads the live
 // system at "/". A fixture tree or an unpacked capture is read by giving its
-// directory as the root.
+// directory as the root: every path, symbolic links included, then
+// resolves inside that directory, never outside it.
 type FS struct {
-	root string
+	root rootfs.Root
 }
 
 // NewFS returns an FS rooted at root; "" means "/".
 func NewFS(root string) FS {
-	if root == "" {
-		root = DefaultRoot
-	}
-	return FS{root: filepath.Clean(root)}
+	return FS{root: rootfs.New(root)}
 }
 
 // Root returns the root directory ("/" for the zero value).
-func (fs FS) Root() string {
-	if fs.root == "" {
-		return DefaultRoot
-	}
-	return fs.root
-}
+func (fs FS) Root() string { return fs.root.Dir() }
 
 // IsLive reports whether fs reads the live system (root "/"). Only then may
 // callers substitute live equivalents such as os.Environ or
 // sched_getaffinity for the files.
-func (fs FS) IsLive() bool { return fs.Root() == DefaultRoot }
+func (fs FS) IsLive() bool { return fs.root.IsLive() }
 
-// Path joins the root with a path such as "proc/self/cgroup".
-func (fs FS) Path(elem ...string) string {
-	return filepath.Join(append([]string{fs.Root()}, elem...)...)
+// name returns the path of a /proc file inside the root.
+func name(elem ...string) string {
+	p := "/proc"
+	for _, e := range elem {
+		p += "/" + e
+	}
+	return p
 }
-
-// Error is returned by the readers: which file and what went wrong. Err is
-// the underlying error; errors.Is sees through it to ErrMalformed,
-// ErrTooLarge or the fs.ErrNotExist / fs.ErrPermission of the open.
-type Error struct {
-	Path string
-	Err  error
-}
-
-func (e *Error) Error() string { return e.Path + ": " + e.Err.Error() }
-func (e *Error) Unwrap() error { return e.Err }
 
 // malformed builds a parse error; the reader boxes it with the path.
 func malformed(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)
 }
 
-// readFile reads a whole file of at most max bytes. Larger files give
-// ErrTooLarge instead of being read without limit.
-func readFile(path string, max int) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, &Error{Path: path, Err: unwrapPathError(err)}
-	}
-	defer f.Close()
-	buf := make([]byte, 0, 4096)
-	for {
-		if len(buf) == cap(buf) {
-			if cap(buf) > max {
-				return nil, &Error{Path: path, Err: fmt.Errorf("%w: more than %d bytes", ErrTooLarge, max)}
-			}
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := f.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if len(buf) > max {
-			return nil, &Error{Path: path, Err: fmt.Errorf("%w: more than %d bytes", ErrTooLarge, max)}
-		}
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return nil, &Error{Path: path, Err: unwrapPathError(err)}
-		}
-	}
-}
-
-// unwrapPathError drops the *fs.PathError around an os error so the path is
-// not named twice.
-func unwrapPathError(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
-	}
-	return err
+// read reads a whole /proc file of at most max bytes.
+func (fs FS) read(max int, elem ...string) ([]byte, string, error) {
+	n := name(elem...)
+	data, err := fs.root.ReadFile(n, max)
+	return data, n, err
 }
 
 // box wraps a parse error with the file's path.
-func box(path string, err error) error {
+func (fs FS) box(name string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return &Error{Path: path, Err: err}
+	return &Error{Path: fs.root.Join(name), Err: err}
 }
 
-// ReadFile reads <root>/name whole, refusing files over max bytes (max <= 0
-// means MaxFileSize). Errors name the file.
-func (fs FS) ReadFile(name string, max int) ([]byte, error) {
-	if max <= 0 {
-		max = MaxFileSize
+// Handle is a /proc file kept open and read again at offset 0: procfs
+// regenerates the content of a file on each read from offset 0, so a
+// program that polls one (a process's cgroup, to see it move) opens it
+// once. Reads allocate nothing.
+type Handle struct {
+	f    rootfs.File
+	path string
+}
+
+// Open opens /proc/<name> (for example "self/cgroup") for repeated reads.
+func (fs FS) Open(elem ...string) (*Handle, error) {
+	n := name(elem...)
+	f, err := fs.root.Open(n)
+	if err != nil {
+		return nil, err
 	}
-	return readFile(fs.Path(name), max)
+	return &Handle{f: f, path: fs.root.Join(n)}, nil
+}
+
+// Read reads the file from its start into buf and returns the bytes read.
+// A file that fills buf is refused with ErrTooLarge: buf must be larger
+// than the file.
+func (h *Handle) Read(buf []byte) ([]byte, error) {
+	if h == nil || !h.f.IsOpen() {
+		return nil, errors.New("procfs: read of a closed Handle")
+	}
+	n, err := h.f.ReadAt0(buf)
+	if err != nil {
+		return nil, &Error{Path: h.path, Err: fmt.Errorf("read: %w", err)}
+	}
+	if n == len(buf) {
+		return nil, &Error{Path: h.path, Err: fmt.Errorf("%w: %d bytes or more", ErrTooLarge, n)}
+	}
+	return buf[:n], nil
+}
+
+// Path returns the file's path (with the root prefix).
+func (h *Handle) Path() string { return h.path }
+
+// Close closes the file. A closed Handle's Read returns an error.
+func (h *Handle) Close() error {
+	if h != nil {
+		h.f.Close()
+		h.f = rootfs.File{}
+	}
+	return nil
 }

@@ -69,11 +69,10 @@ func parseKB(val []byte) (int64, error) {
 
 // Meminfo reads <root>/proc/meminfo.
 func (fs FS) Meminfo() (Meminfo, error) {
-	path := fs.Path("proc", "meminfo")
-	data, err := readFile(path, MaxFileSize)
+	data, n, err := fs.read(maxFileSize, "meminfo")
 	if err != nil {
 		return Meminfo{}, err
 	}
 	m, err := ParseMeminfo(data)
-	return m, box(path, err)
+	return m, fs.box(n, err)
 }

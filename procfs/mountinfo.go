@@ -2,8 +2,8 @@ package procfs
 
 import (
 	"bytes"
+	"fmt"
 	"io"
-	"os"
 	"strconv"
 )
 
@@ -11,6 +11,15 @@ import (
 // (overlay mounts with long lowerdir lists exceed 64 KiB) are skipped, not
 // fatal: no cgroup mount is ever that long.
 const MaxMountInfoLine = 64 << 10
+
+// Bounds of one mountinfo read. A node with thousands of containers has a
+// mountinfo of a few MiB; these stop a file that never ends (a device in
+// its place is refused before, but a huge regular file in a captured tree
+// is not) in bounded time, with ErrTooLarge.
+const (
+	maxMountInfoBytes = 64 << 20
+	maxMountInfoLines = 1 << 20
+)
 
 // MountInfo is one line of /proc/<pid>/mountinfo (proc_pid_mountinfo(5)):
 //
@@ -54,10 +63,10 @@ type MountInfoView struct {
 	SuperOptions []byte
 }
 
-// ParseMountInfoLine parses one line without its newline. Root and mount
+// parseMountInfoLine parses one line without its newline. Root and mount
 // point are unescaped in place, so line is modified. The view's fields alias
 // line.
-func ParseMountInfoLine(line []byte, v *MountInfoView) error {
+func parseMountInfoLine(line []byte, v *MountInfoView) error {
 	*v = MountInfoView{}
 	rest := line
 	var f [6][]byte
@@ -110,20 +119,18 @@ func ParseMountInfoLine(line []byte, v *MountInfoView) error {
 	return nil
 }
 
-// ScanMountInfo streams mountinfo content from r line by line through a
-// buffer of MaxMountInfoLine bytes (buf, when given, is used if it is at
-// least that large) and calls fn for every well-formed line. Over-long and
-// malformed lines are counted and skipped: one odd line never fails the
-// whole file. It stops early when fn returns false. The error is a read
-// error or nil.
-func ScanMountInfo(r io.Reader, buf []byte, fn func(*MountInfoView) bool) (skipped int, err error) {
-	if len(buf) < MaxMountInfoLine {
-		buf = make([]byte, MaxMountInfoLine)
-	}
+// scanMountInfo streams mountinfo content from r line by line through buf
+// (grown up to MaxMountInfoLine for a long line) and calls fn for every well-formed
+// line. Over-long and malformed lines are counted and skipped: one odd line
+// never fails the whole file. More than maxLines lines is an error wrapping
+// ErrTooLarge. It stops early when fn returns false. The error is a read
+// error, the line bound, or nil.
+func scanMountInfo(r io.Reader, buf []byte, maxLines int, fn func(*MountInfoView) bool) (skipped int, err error) {
 	var v MountInfoView
 	start, end := 0, 0
 	discarding := false // inside an over-long line
 	eof := false
+	lines := 0
 	for {
 		// Emit every complete line in buf[start:end].
 		for {
@@ -133,6 +140,9 @@ func ScanMountInfo(r io.Reader, buf []byte, fn func(*MountInfoView) bool) (skipp
 			}
 			line := buf[start : start+i]
 			start += i + 1
+			if lines++; lines > maxLines {
+				return skipped, fmt.Errorf("%w: more than %d lines", ErrTooLarge, maxLines)
+			}
 			if discarding {
 				discarding = false
 				continue
@@ -140,7 +150,7 @@ func ScanMountInfo(r io.Reader, buf []byte, fn func(*MountInfoView) bool) (skipp
 			if len(line) == 0 {
 				continue
 			}
-			if ParseMountInfoLine(line, &v) != nil {
+			if parseMountInfoLine(line, &v) != nil {
 				skipped++
 				continue
 			}
@@ -151,7 +161,7 @@ func ScanMountInfo(r io.Reader, buf []byte, fn func(*MountInfoView) bool) (skipp
 		if eof {
 			if start < end && !discarding {
 				line := buf[start:end]
-				if ParseMountInfoLine(line, &v) != nil {
+				if parseMountInfoLine(line, &v) != nil {
 					skipped++
 				} else {
 					fn(&v)
@@ -163,6 +173,13 @@ func ScanMountInfo(r io.Reader, buf []byte, fn func(*MountInfoView) bool) (skipp
 		if start > 0 {
 			end = copy(buf, buf[start:end])
 			start = 0
+		}
+		if end == len(buf) && len(buf) < MaxMountInfoLine && !discarding {
+			// A line longer than the buffer, which may still hold one of
+			// MaxMountInfoLine bytes: grow it (once per doubling).
+			nb := make([]byte, min(2*len(buf), MaxMountInfoLine))
+			copy(nb, buf[:end])
+			buf = nb
 		}
 		if end == len(buf) {
 			// A line fills the whole buffer: skip it through its newline.
@@ -186,7 +203,7 @@ func ScanMountInfo(r io.Reader, buf []byte, fn func(*MountInfoView) bool) (skipp
 // malformed and over-long lines (counted in skipped).
 func ParseMountInfo(data []byte) (mounts []MountInfo, skipped int) {
 	cp := append([]byte(nil), data...) // unescaping works in place
-	skipped, _ = ScanMountInfo(bytes.NewReader(cp), nil, func(v *MountInfoView) bool {
+	skipped, _ = scanMountInfo(bytes.NewReader(cp), make([]byte, MaxMountInfoLine), len(data)+1, func(v *MountInfoView) bool {
 		mounts = append(mounts, v.Copy())
 		return true
 	})
@@ -216,21 +233,50 @@ func (v *MountInfoView) Copy() MountInfo {
 	return m
 }
 
-// MountInfo reads <root>/proc/<pid>/mountinfo. Malformed and over-long lines
-// are skipped and counted; only failing to open or read the file is an error.
-func (fs FS) MountInfo(pid string) (mounts []MountInfo, skipped int, err error) {
-	path := fs.Path("proc", pid, "mountinfo")
-	f, err := os.Open(path)
+// minMountInfoBuf is the smallest line buffer ScanMountInfo starts with;
+// it grows (up to MaxMountInfoLine) only for a longer line.
+const minMountInfoBuf = 4 << 10
+
+// ScanMountInfo streams <root>/proc/<pid>/mountinfo line by line and calls
+// fn with a view of every well-formed line (valid only during the call),
+// without allocating when buf is given and holds the longest line: buf is
+// the line buffer (at least 4 KiB is used; it is replaced by a larger one,
+// up to MaxMountInfoLine, when a line does not fit). Malformed and over-long lines
+// are counted in skipped and passed over. It stops early when fn returns
+// false. The file is read to at most 64 MiB and 1,048,576 lines; beyond
+// that the error wraps ErrTooLarge.
+func (fs FS) ScanMountInfo(pid string, buf []byte, fn func(*MountInfoView) bool) (skipped int, err error) {
+	n := name(pid, "mountinfo")
+	st, err := fs.root.OpenStream(n, maxMountInfoBytes)
 	if err != nil {
-		return nil, 0, &Error{Path: path, Err: unwrapPathError(err)}
+		return 0, err
 	}
-	defer f.Close()
-	skipped, err = ScanMountInfo(f, nil, func(v *MountInfoView) bool {
+	defer st.Close()
+	if len(buf) < minMountInfoBuf {
+		buf = make([]byte, minMountInfoBuf)
+	}
+	skipped, err = scanMountInfo(st, buf, maxMountInfoLines, fn)
+	if err != nil {
+		return skipped, fs.box(n, err)
+	}
+	return skipped, nil
+}
+
+// MountInfo reads <root>/proc/<pid>/mountinfo. Malformed and over-long lines
+// are skipped and counted; a file in which no line could be used is an
+// error wrapping ErrMalformed, as is failing to open or read it.
+func (fs FS) MountInfo(pid string) (mounts []MountInfo, skipped int, err error) {
+	lines := 0
+	skipped, err = fs.ScanMountInfo(pid, nil, func(v *MountInfoView) bool {
 		mounts = append(mounts, v.Copy())
+		lines++
 		return true
 	})
 	if err != nil {
-		return nil, skipped, &Error{Path: path, Err: unwrapPathError(err)}
+		return nil, skipped, err
+	}
+	if lines == 0 && skipped > 0 {
+		return nil, skipped, fs.box(name(pid, "mountinfo"), malformed("no usable line: %d skipped (malformed, or over %d bytes)", skipped, MaxMountInfoLine))
 	}
 	return mounts, skipped, nil
 }

@@ -59,7 +59,7 @@ func TestParseMountInfoLine(t *testing.T) {
 	for _, tt := range mountinfoLineTests {
 		t.Run(tt.name, func(t *testing.T) {
 			var v MountInfoView
-			err := ParseMountInfoLine([]byte(tt.in), &v)
+			err := parseMountInfoLine([]byte(tt.in), &v)
 			if tt.wantErr {
 				if err == nil {
 					t.Fatalf("want error, got %+v", v.Copy())
@@ -99,7 +99,7 @@ func (o oneByteReader) Read(p []byte) (int, error) { return o.r.Read(p[:1]) }
 func TestScanMountInfoRefills(t *testing.T) {
 	in := "1 0 0:1 / / rw - ext4 /dev/vda rw\n2 1 0:2 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw"
 	var got []string
-	_, err := ScanMountInfo(oneByteReader{bytes.NewReader([]byte(in))}, nil, func(v *MountInfoView) bool {
+	_, err := scanMountInfo(oneByteReader{bytes.NewReader([]byte(in))}, make([]byte, MaxMountInfoLine), 100, func(v *MountInfoView) bool {
 		got = append(got, string(v.MountPoint))
 		return true
 	})
@@ -114,7 +114,7 @@ func TestScanMountInfoRefills(t *testing.T) {
 func TestScanMountInfoLongLineAtEnd(t *testing.T) {
 	in := "1 0 0:1 / / rw - ext4 /dev/vda rw\n" + strings.Repeat("x", 3*MaxMountInfoLine)
 	n := 0
-	skipped, err := ScanMountInfo(strings.NewReader(in), nil, func(*MountInfoView) bool { n++; return true })
+	skipped, err := scanMountInfo(strings.NewReader(in), make([]byte, MaxMountInfoLine), 100, func(*MountInfoView) bool { n++; return true })
 	if err != nil || n != 1 || skipped != 1 {
 		t.Fatalf("n=%d skipped=%d err=%v", n, skipped, err)
 	}
@@ -148,4 +148,20 @@ func FuzzParseMountInfo(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A line longer than the buffer but within MaxMountInfoLine grows the
+// buffer and is parsed; one beyond MaxMountInfoLine is skipped.
+func TestScanMountInfoGrowsBuffer(t *testing.T) {
+	long := "7 1 0:7 / /long rw - overlay overlay rw,lowerdir=" + strings.Repeat("/l:", 10000) + "\n"
+	tooLong := "8 1 0:8 / /toolong rw - overlay overlay rw,lowerdir=" + strings.Repeat("/l:", 30000) + "\n"
+	in := "1 0 0:1 / / rw - ext4 /dev/vda rw\n" + long + tooLong + "2 1 0:2 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"
+	var got []string
+	skipped, err := scanMountInfo(strings.NewReader(in), make([]byte, minMountInfoBuf), 100, func(v *MountInfoView) bool {
+		got = append(got, string(v.MountPoint))
+		return true
+	})
+	if err != nil || skipped != 1 || strings.Join(got, " ") != "/ /long /sys/fs/cgroup" {
+		t.Fatalf("got %q, skipped %d, err %v; want / /long /sys/fs/cgroup with the 90 KB line skipped", got, skipped, err)
+	}
 }

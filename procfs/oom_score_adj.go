@@ -21,11 +21,10 @@ func ParseOOMScoreAdj(data []byte) (int, error) {
 
 // OOMScoreAdj reads <root>/proc/<pid>/oom_score_adj.
 func (fs FS) OOMScoreAdj(pid string) (int, error) {
-	path := fs.Path("proc", pid, "oom_score_adj")
-	data, err := readFile(path, 64)
+	data, name, err := fs.read(64, pid, "oom_score_adj")
 	if err != nil {
 		return 0, err
 	}
 	n, err := ParseOOMScoreAdj(data)
-	return n, box(path, err)
+	return n, fs.box(name, err)
 }

@@ -60,11 +60,10 @@ func ParseStatus(data []byte) (Status, error) {
 
 // Status reads <root>/proc/<pid>/status.
 func (fs FS) Status(pid string) (Status, error) {
-	path := fs.Path("proc", pid, "status")
-	data, err := readFile(path, MaxFileSize)
+	data, n, err := fs.read(maxFileSize, pid, "status")
 	if err != nil {
 		return Status{}, err
 	}
 	s, err := ParseStatus(data)
-	return s, box(path, err)
+	return s, fs.box(n, err)
 }

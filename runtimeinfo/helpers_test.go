@@ -1,7 +1,8 @@
 package runtimeinfo
 
 import (
-	"io"
+	"context"
+	"io/fs"
 	"log/slog"
 	"math"
 	"os"
@@ -9,55 +10,69 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"testing"
 )
 
-// fixture is a cgroup v2 tree in a temporary directory whose files a test
-// may rewrite: /sys/fs/cgroup/pod (parent) and /sys/fs/cgroup/pod/app
-// (the process's cgroup).
+// podTree is a cgroup v2 capture in which every file a Reader reads is
+// present and well-formed (proc/meminfo and proc/self/status included), so
+// that a Read of it reports no error: /sys/fs/cgroup/pod (the parent, no
+// limits) and /sys/fs/cgroup/pod/app (the process's cgroup: cpu.max
+// 150000 100000, memory.max 256 MiB), 8 CPUs allowed, 16384000 kB of host
+// memory, no GOMAXPROCS or GOMEMLIMIT in proc/self/environ.
+const podTree = "testdata/v2-pod"
+
+// fixture is a copy of podTree in a temporary directory, which a test may
+// rewrite.
 type fixture struct {
-	t    *testing.T
+	t    testing.TB
 	root string
 }
 
-func newFixture(t *testing.T, files map[string]string) *fixture {
+// newFixture copies podTree and then writes files over it; a value of "-"
+// removes the file.
+func newFixture(t testing.TB, files map[string]string) *fixture {
 	t.Helper()
 	f := &fixture{t: t, root: t.TempDir()}
-	base := map[string]string{
-		"proc/self/cgroup":                     "0::/pod/app\n",
-		"proc/self/mountinfo":                  "20 1 0:19 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 rw,nsdelegate\n",
-		"proc/self/status":                     "Name:\ttest\nThreads:\t4\nCpus_allowed_list:\t0-7\n",
-		"proc/meminfo":                         "MemTotal:       16384000 kB\nMemAvailable:    8000000 kB\n",
-		"proc/self/environ":                    "PATH=/bin\x00",
-		"sys/fs/cgroup/cgroup.controllers":     "cpuset cpu io memory pids\n",
-		"sys/fs/cgroup/pod/cpu.max":            "max 100000\n",
-		"sys/fs/cgroup/pod/memory.max":         "max\n",
-		"sys/fs/cgroup/pod/memory.high":        "max\n",
-		"sys/fs/cgroup/pod/pids.max":           "max\n",
-		"sys/fs/cgroup/pod/app/cpu.max":        "150000 100000\n",
-		"sys/fs/cgroup/pod/app/cpu.weight":     "100\n",
-		"sys/fs/cgroup/pod/app/memory.max":     "268435456\n",
-		"sys/fs/cgroup/pod/app/memory.high":    "max\n",
-		"sys/fs/cgroup/pod/app/pids.max":       "max\n",
-		"sys/fs/cgroup/pod/app/cpu.stat":       "usage_usec 100\nuser_usec 50\nsystem_usec 50\nnr_periods 10\nnr_throttled 2\nthrottled_usec 300\n",
-		"sys/fs/cgroup/pod/app/memory.current": "1000000\n",
-		"sys/fs/cgroup/pod/app/memory.stat":    "anon 500000\nfile 500000\ninactive_file 200000\n",
-		"sys/fs/cgroup/pod/app/pids.current":   "3\n",
-	}
-	for k, v := range files {
-		base[k] = v
-	}
-	for k, v := range base {
-		if v == "-" {
+	copyTree(t, podTree, f.root)
+	for name, content := range files {
+		if content == "-" {
+			f.remove(name)
 			continue
 		}
-		f.write(k, v)
+		f.write(name, content)
 	}
 	return f
 }
 
-// write rewrites a file in place (same inode, as the kernel's files are),
-// so descriptors kept open see the new content.
+// copyTree copies the regular files and directories below src into dst.
+func copyTree(t testing.TB, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, b, 0o644)
+	})
+	if err != nil {
+		t.Fatalf("copy %s: %v", src, err)
+	}
+}
+
+// write rewrites a file in place (the same inode, as the kernel's files
+// are), so that descriptors kept open see the new content.
 func (f *fixture) write(name, content string) {
 	f.t.Helper()
 	p := filepath.Join(f.root, name)
@@ -76,7 +91,8 @@ func (f *fixture) remove(name string) {
 	}
 }
 
-func quiet() Option { return WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))) }
+// quiet silences the log lines.
+func quiet() Option { return WithLogger(nil) }
 
 // withMode fixes the runtime mode for a test.
 func withMode(version, defaultGODEBUG string) Option {
@@ -86,9 +102,14 @@ func withMode(version, defaultGODEBUG string) Option {
 	})
 }
 
-// saveRuntime restores GOMAXPROCS, GOMEMLIMIT and rightsize's ownership
-// record after the test.
-func saveRuntime(t *testing.T) {
+// oldGo is the mode of Go before 1.25: the runtime knows no cgroups, and
+// rightsize never hands GOMAXPROCS back to it while a limit exists.
+func oldGo() Option { return withMode("go1.24.11", "") }
+
+// saveRuntime restores GOMAXPROCS, GOMEMLIMIT and rightsize's record of
+// what it set (owner) after the test, and starts the test with a clean
+// record.
+func saveRuntime(t testing.TB) {
 	t.Helper()
 	procs := runtime.GOMAXPROCS(0)
 	mem := debug.SetMemoryLimit(-1)
@@ -111,3 +132,79 @@ func resetOwner() {
 func noMemLimit() { debug.SetMemoryLimit(math.MaxInt64) }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// logRecord is one log line: its level, message and attributes.
+type logRecord struct {
+	Level slog.Level
+	Msg   string
+	Attrs map[string]string
+}
+
+// logCapture is a slog.Handler that keeps every record, for tests that
+// count warnings.
+type logCapture struct {
+	mu      sync.Mutex
+	records []logRecord
+}
+
+func (c *logCapture) Enabled(context.Context, slog.Level) bool { return true }
+
+func (c *logCapture) Handle(_ context.Context, r slog.Record) error {
+	rec := logRecord{Level: r.Level, Msg: r.Message, Attrs: map[string]string{}}
+	r.Attrs(func(a slog.Attr) bool {
+		rec.Attrs[a.Key] = a.Value.String()
+		return true
+	})
+	c.mu.Lock()
+	c.records = append(c.records, rec)
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *logCapture) WithAttrs([]slog.Attr) slog.Handler { return c }
+func (c *logCapture) WithGroup(string) slog.Handler      { return c }
+
+// option logs to the capture.
+func (c *logCapture) option() Option { return WithLogger(slog.New(c)) }
+
+// count returns how many records at level have a message containing msg.
+func (c *logCapture) count(level slog.Level, msg string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, r := range c.records {
+		if r.Level == level && strings.Contains(r.Msg, msg) {
+			n++
+		}
+	}
+	return n
+}
+
+// find returns the records at level whose message contains msg.
+func (c *logCapture) find(level slog.Level, msg string) []logRecord {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []logRecord
+	for _, r := range c.records {
+		if r.Level == level && strings.Contains(r.Msg, msg) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (c *logCapture) all() []logRecord {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]logRecord(nil), c.records...)
+}
+
+// mustConfig builds a configuration from valid options.
+func mustConfig(t testing.TB, opts ...Option) *config {
+	t.Helper()
+	c, err := newConfig(opts)
+	if err != nil {
+		t.Fatalf("newConfig: %v", err)
+	}
+	return &c
+}

@@ -13,22 +13,22 @@ import (
 // itself.
 type RuntimeMode struct {
 	// GoVersion is runtime.Version().
-	GoVersion string `json:"goVersion"`
+	GoVersion string
 	// ContainerAware is set when the runtime's default GOMAXPROCS follows
 	// the cgroup CPU limit (Go 1.25+ with containermaxprocs=1).
-	ContainerAware bool `json:"containerAware"`
+	ContainerAware bool
 	// Updates is set when the runtime also re-reads the limit about every
 	// second (Go 1.25+ with updatemaxprocs=1).
-	Updates bool `json:"updates"`
+	Updates bool
 	// Reason says where the mode comes from.
-	Reason string `json:"reason"`
+	Reason string
 }
 
-// DetectRuntimeMode works out the runtime's GOMAXPROCS mode from
+// detectRuntimeMode works out the runtime's GOMAXPROCS mode from
 // runtime.Version, the GODEBUG environment variable in env and the main
 // module's default GODEBUG (debug.ReadBuildInfo, setting DefaultGODEBUG,
 // which reflects its go line and //go:debug directives).
-func DetectRuntimeMode(env []string) RuntimeMode {
+func detectRuntimeMode(env []string) RuntimeMode {
 	def := ""
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range bi.Settings {

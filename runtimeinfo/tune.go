@@ -3,62 +3,32 @@ package runtimeinfo
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math"
 	"runtime"
 	"runtime/debug"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/rightsize/rightsize/procfs"
+	"github.com/rightsize/rightsize/cgroup"
 )
 
-// Setting names.
-const (
-	GOMAXPROCS = "GOMAXPROCS"
-	GOMEMLIMIT = "GOMEMLIMIT"
-)
-
-// Decision is what rightsize did about one runtime setting, and why.
-type Decision struct {
-	// Setting is GOMAXPROCS or GOMEMLIMIT.
-	Setting string `json:"setting"`
-	// Value is the setting in force after the decision; Previous before.
-	// GOMEMLIMIT in bytes (math.MaxInt64: no limit).
-	Value    int64 `json:"value"`
-	Previous int64 `json:"previous"`
-	// Want is what the policy computed; 0 when nothing was computed (no
-	// limit, environment variable set, disabled).
-	Want int64 `json:"want,omitempty"`
-	// Changed is set when rightsize changed the setting (including handing
-	// GOMAXPROCS back to the Go runtime's default).
-	Changed bool `json:"changed"`
-	// Source is the limit the value was derived from.
-	Source Source `json:"source"`
-	// Reason says why, in words.
-	Reason string `json:"reason"`
-	// At is when the decision was made.
-	At time.Time `json:"at"`
-}
-
-// Result holds the decisions of one Tune, and the snapshot (without usage
-// statistics) they were made from.
+// Result holds the decisions of one Tune (or of Start, updated by its
+// watcher), and the snapshot they were made from.
 type Result struct {
-	GOMAXPROCS Decision `json:"gomaxprocs"`
-	GOMEMLIMIT Decision `json:"gomemlimit"`
-	Snapshot   Snapshot `json:"snapshot"`
+	GOMAXPROCS Decision
+	GOMEMLIMIT Decision
+	Snapshot   Snapshot
 }
 
 // owner records, for the whole process, what rightsize last set, so that a
 // value the program set itself afterwards is recognised and left alone.
+// The runtime's settings are the process's, so this record is too.
 var owner struct {
 	mu sync.Mutex
 	// procs is the GOMAXPROCS rightsize last set with runtime.GOMAXPROCS;
 	// 0 when it set none or handed it back to the runtime.
-	procs int
+	procs int64
 	// procsOff: the program set its own GOMAXPROCS after rightsize.
 	procsOff bool
 	// mem is the GOMEMLIMIT rightsize last set; 0 when none. memOrig is
@@ -68,30 +38,117 @@ var owner struct {
 	memOff  bool
 }
 
-// limits is what the decisions are computed from.
-type limits struct {
-	cpu     *CPU
-	leaf    CPUQuota
-	hasLeaf bool
-	cpus    Count
-	mem     *Bytes
-	high    *Bytes
-	host    *Bytes
-	// cpuErr, memErr: the limit could not be read; the setting is left
-	// as it is rather than treated as unlimited.
-	cpuErr, memErr error
+// state reads the runtime's settings and the owner record. owner.mu is held.
+func state() runtimeState {
+	return runtimeState{
+		procs: int64(runtime.GOMAXPROCS(0)), memlimit: debug.SetMemoryLimit(-1),
+		ownerProcs: owner.procs, procsOff: owner.procsOff,
+		ownerMem: owner.mem, memOrig: owner.memOrig, memOff: owner.memOff,
+		canHand: canHandBack, now: time.Now(),
+	}
 }
 
-func limitsFromSnapshot(r *reader, s *Snapshot) limits {
-	l := limits{cpu: s.CPULimit, cpus: s.CPUs, mem: s.MemoryLimit, high: s.MemoryHigh, host: s.HostMemory, cpuErr: s.cpuErr, memErr: s.memErr}
-	if l.cpuErr == nil && r.openErr != nil {
-		l.cpuErr = r.openErr
+// apply carries out a plan and returns the decisions as done. owner.mu is
+// held. It is the only code that changes GOMAXPROCS and GOMEMLIMIT.
+func apply(p plan) (procs, mem Decision) {
+	procs, mem = p.procs.d, p.mem.d
+	if p.procs.programSet {
+		owner.procsOff = true
 	}
-	if l.memErr == nil && r.openErr != nil {
-		l.memErr = r.openErr
+	switch p.procs.action {
+	case set:
+		// The plan never sets the value in force: on Go 1.25+ any
+		// runtime.GOMAXPROCS(n) call switches off the runtime's updates.
+		if n := p.procs.value; n >= 1 && n <= math.MaxInt32 && n != int64(runtime.GOMAXPROCS(0)) {
+			runtime.GOMAXPROCS(int(n))
+			owner.procs = n
+			procs.Value, procs.Changed = n, true
+		}
+	case handBack:
+		// Before Go 1.25 the runtime's default is the number of CPUs it
+		// sees (its affinity mask), with no updates.
+		setDefaultGOMAXPROCS(runtime.NumCPU())
+		owner.procs = 0
+		procs.Value, procs.Changed = int64(runtime.GOMAXPROCS(0)), true
 	}
-	l.leaf, l.hasLeaf = r.leafCPU()
-	return l
+	if p.mem.programSet {
+		owner.memOff = true
+	}
+	switch p.mem.action {
+	case set:
+		// The envelope again, at the last moment: never below the floor.
+		if n := p.mem.value; n >= MinGOMEMLIMIT {
+			if owner.mem == 0 {
+				owner.memOrig = debug.SetMemoryLimit(-1)
+			}
+			debug.SetMemoryLimit(n)
+			owner.mem = n
+			mem.Value, mem.Changed = n, true
+		}
+	case restore:
+		debug.SetMemoryLimit(p.mem.value)
+		owner.mem = 0
+		mem.Value, mem.Changed = p.mem.value, true
+	}
+	return procs, mem
+}
+
+// logger logs decisions and warnings, each at most once when asked.
+type logger struct {
+	cfg    *config
+	notify func(Decision)
+	// warned holds, per setting (GOMAXPROCS, GOMEMLIMIT), the reason of
+	// the warning last logged while that condition lasts, so that a watcher
+	// that decides again because something else changed does not repeat
+	// it. nil: no memory (a single Tune).
+	warned *[2]string
+}
+
+func (l logger) decision(d Decision, warn bool) { l.decisionAt(d, warn, false) }
+
+// decisionAt logs a decision; quiet logs a change at debug level (the
+// off-heap estimate moving GOMEMLIMIT by less than a tenth).
+func (l logger) decisionAt(d Decision, warn, quiet bool) {
+	lg := l.cfg.log()
+	if l.warned != nil {
+		i := 0
+		if d.Setting == GOMEMLIMIT {
+			i = 1
+		}
+		switch {
+		case !warn:
+			l.warned[i] = ""
+		case l.warned[i] == d.Reason:
+			warn = false
+		default:
+			l.warned[i] = d.Reason
+		}
+	}
+	switch {
+	case d.Changed:
+		level := slog.LevelInfo
+		if quiet {
+			level = slog.LevelDebug
+		}
+		if lg != nil {
+			lg.LogAttrs(context.Background(), level, "rightsize: "+string(d.Setting)+" set", decisionAttrs(d)...)
+		}
+		if l.notify != nil {
+			l.notify(d)
+		}
+	case warn && lg != nil:
+		lg.LogAttrs(context.Background(), slog.LevelWarn, "rightsize: "+string(d.Setting)+" not changed", decisionAttrs(d)...)
+	}
+}
+
+// decisionAttrs are the attributes of every log line about a decision, at
+// init and from the watcher alike.
+func decisionAttrs(d Decision) []slog.Attr {
+	return []slog.Attr{
+		slog.String("setting", string(d.Setting)),
+		slog.Int64("value", d.Value), slog.Int64("previous", d.Previous),
+		slog.String("source", d.Source.String()), slog.String("reason", d.Reason),
+	}
 }
 
 // Tune reads the effective limits once and sets GOMAXPROCS and GOMEMLIMIT
@@ -104,282 +161,78 @@ func limitsFromSnapshot(r *reader, s *Snapshot) limits {
 //
 // Tune leaves a setting alone when its environment variable (GOMAXPROCS,
 // GOMEMLIMIT) is set, when no limit exists (it never sets GOMEMLIMIT from
-// host memory alone), and when the program set its own value after
-// rightsize did. It never calls runtime.GOMAXPROCS(n) with the value in
-// force (on Go 1.25+ that would switch off the runtime's own updates), and
-// when its value equals the runtime's container-aware default it leaves the
-// runtime in charge.
+// host memory alone), when the program set its own value after rightsize
+// did, and when the computed value lies outside the safety envelope
+// (GOMEMLIMIT below MinGOMEMLIMIT). It never calls runtime.GOMAXPROCS(n)
+// with the value in force (on Go 1.25+ that would switch off the runtime's
+// own updates), and when its value equals the runtime's container-aware
+// default it leaves the runtime in charge.
 //
-// The error lists what could not be read; the decisions are made from the
-// rest. Outside Linux it is cgroup.ErrNotSupported and nothing is changed.
+// The error lists what could not be read (the decisions are made from the
+// rest), or says an option is invalid (nothing is done). Outside Linux it
+// wraps cgroup.ErrNotSupported and nothing is changed.
 func Tune(opts ...Option) (Result, func(), error) {
-	cfg := newConfig(opts)
-	r := newReader(&cfg)
-	defer r.close()
-	var errs []error
-	snap := r.snapshot(&errs, false)
-	l := limitsFromSnapshot(r, &snap)
-	t := &tuner{cfg: &cfg, r: r}
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return Result{}, func() {}, err
+	}
+	logWarnings(&cfg)
+	r := newReader(cfg)
+	defer r.Close()
+	res, undo := tuneWith(r, logger{cfg: &r.cfg, notify: r.cfg.notify})
+	return res, undo, res.Snapshot.Err()
+}
+
+// tuneWith takes a snapshot with r, decides, applies and logs with l.
+func tuneWith(r *Reader, l logger) (Result, func()) {
+	var res Result
+	r.mu.Lock()
+	r.read(&res.Snapshot)
+	r.mu.Unlock()
+	if errors.Is(res.Snapshot.Err(), cgroup.ErrNotSupported) {
+		return res, func() {}
+	}
+	if len(res.Snapshot.Errors) > 0 {
+		// Say once which files could not be read and why; the decisions
+		// below say what that means for each setting.
+		if lg := r.cfg.log(); lg != nil {
+			lg.LogAttrs(context.Background(), slog.LevelWarn, "rightsize: cannot read every limit", slog.String("error", res.Snapshot.Err().Error()))
+		}
+	}
 	owner.mu.Lock()
-	res := Result{Snapshot: snap}
-	res.GOMAXPROCS, t.procsPrevDefault, t.procsPrevDefaultN = t.decideProcs(&l)
-	res.GOMEMLIMIT = t.decideMem(&l)
+	st := state()
+	p := decide(&r.cfg, &res.Snapshot, r.env, st)
+	res.GOMAXPROCS, res.GOMEMLIMIT = apply(p)
 	owner.mu.Unlock()
-	t.report(res.GOMAXPROCS)
-	t.report(res.GOMEMLIMIT)
+	l.decision(res.GOMAXPROCS, p.procs.warn)
+	l.decision(res.GOMEMLIMIT, p.mem.warn)
+	// Undo hands GOMAXPROCS back to the runtime when the runtime's own
+	// default was in force before.
+	prevDefault := st.ownerProcs == 0 && st.procs == runtimeDefault(&res.Snapshot)
 	var once sync.Once
-	undo := func() { once.Do(func() { t.undo(res.GOMAXPROCS, res.GOMEMLIMIT) }) }
-	return res, undo, errors.Join(errs...)
+	undo := func() { once.Do(func() { undoTune(res.GOMAXPROCS, res.GOMEMLIMIT, prevDefault) }) }
+	return res, undo
 }
 
-type tuner struct {
-	cfg *config
-	r   *reader
-
-	procsPrevDefault  bool
-	procsPrevDefaultN int
-}
-
-func (t *tuner) report(d Decision) {
-	if !d.Changed {
-		return
-	}
-	if l := t.cfg.log(); l != nil {
-		l.LogAttrs(context.Background(), slog.LevelInfo, "rightsize: "+d.Setting+" set",
-			slog.Int64("value", d.Value), slog.Int64("previous", d.Previous),
-			slog.String("source", d.Source.String()), slog.String("reason", d.Reason))
-	}
-	if t.cfg.notify != nil {
-		t.cfg.notify(d)
-	}
-}
-
-// validGOMAXPROCS reports whether the runtime accepts v (a positive
-// decimal); the runtime ignores other values.
-func validGOMAXPROCS(v string) bool {
-	n, err := strconv.ParseInt(v, 10, 32)
-	return err == nil && n > 0
-}
-
-// validGOMEMLIMIT reports whether the runtime accepts v: "off" or a byte
-// count with an optional B, KiB, MiB, GiB or TiB suffix.
-func validGOMEMLIMIT(v string) bool {
-	if v == "off" {
-		return true
-	}
-	num := v
-	for _, suf := range []string{"KiB", "MiB", "GiB", "TiB", "B"} {
-		if strings.HasSuffix(v, suf) {
-			num = strings.TrimSuffix(v, suf)
-			break
-		}
-	}
-	if num == "" {
-		return false
-	}
-	for i := 0; i < len(num); i++ {
-		if num[i] < '0' || num[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-func fmtCPUs(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
-
-// decideProcs decides and applies GOMAXPROCS. owner.mu is held. It also
-// reports whether the value in force before was the runtime's default.
-func (t *tuner) decideProcs(l *limits) (d Decision, prevDefault bool, prevDefaultN int) {
-	cur := runtime.GOMAXPROCS(0)
-	d = Decision{Setting: GOMAXPROCS, Value: int64(cur), Previous: int64(cur), At: time.Now()}
-	cpus := int(l.cpus.N)
-	in := ProcsInput{CPUs: cpus, Leaf: l.leaf, HasLeaf: l.hasLeaf, Mode: t.r.mode}
-	if l.cpu != nil {
-		in.Limit, in.HasLimit = CPUQuota{l.cpu.Quota, l.cpu.Period}, true
-	}
-	def := RuntimeDefaultProcs(in)
-	if !t.cfg.doProcs {
-		d.Reason = "disabled by option"
-		return d, false, 0
-	}
-	if v, ok := procfs.Getenv(t.r.env, "GOMAXPROCS"); ok && validGOMAXPROCS(v) {
-		d.Source = t.r.envSource("GOMAXPROCS", v)
-		d.Source.Kind = SourceEnv
-		d.Reason = "the GOMAXPROCS environment variable is set; left alone"
-		return d, false, 0
-	}
-	if owner.procsOff || (owner.procs != 0 && cur != owner.procs) {
-		if !owner.procsOff {
-			d.Reason = fmt.Sprintf("the program set GOMAXPROCS to %d after rightsize set %d; left alone from now on", cur, owner.procs)
-			d.Changed = false
-			owner.procsOff = true
-			t.logOnce(d.Reason)
-		} else {
-			d.Reason = "the program set its own GOMAXPROCS after rightsize; left alone"
-		}
-		return d, false, 0
-	}
-	prevDefault = owner.procs == 0 && cur == def
-	if l.cpuErr != nil && !in.HasLimit {
-		d.Reason = "cannot read the CPU limit (" + l.cpuErr.Error() + "); left as it is"
-		return d, prevDefault, def
-	}
-	if !in.HasLimit {
-		d.Source = Source{Kind: SourceNone}
-		if owner.procs == 0 {
-			d.Reason = "no CPU limit; left alone"
-			return d, prevDefault, def
-		}
-		// rightsize had set a value and the limit is gone.
-		setDefaultGOMAXPROCS(def)
-		owner.procs = 0
-		d.Value, d.Changed = int64(runtime.GOMAXPROCS(0)), true
-		d.Reason = "CPU limit removed; handed back to the Go runtime's default"
-		return d, prevDefault, def
-	}
-	want := Procs(t.cfg.policy, t.cfg.minProcs, in)
-	d.Want = int64(want)
-	d.Source = l.cpu.Source
-	how := fmt.Sprintf("limit %s CPUs, policy %s, minimum %d, %d CPUs available (%s)",
-		fmtCPUs(in.Limit.CPUs()), t.cfg.policy, t.cfg.minProcs, cpus, l.cpus.Source.String())
-	if t.r.mode.Updates && want == def {
-		if (owner.procs != 0 || cur != def) && canHandBack {
-			setDefaultGOMAXPROCS(def)
-			owner.procs = 0
-			d.Value, d.Changed = int64(runtime.GOMAXPROCS(0)), true
-			d.Reason = how + fmt.Sprintf(": %d equals the Go runtime's own default; handed back to the runtime (%s)", want, t.r.mode.Reason)
-			return d, prevDefault, def
-		}
-		d.Reason = how + fmt.Sprintf(": %d equals the Go runtime's own default; left to the runtime (%s)", want, t.r.mode.Reason)
-		return d, prevDefault, def
-	}
-	if want == cur {
-		d.Reason = how + fmt.Sprintf(": %d already in force", want)
-		return d, prevDefault, def
-	}
-	runtime.GOMAXPROCS(want)
-	owner.procs = want
-	d.Value, d.Changed = int64(want), true
-	d.Reason = how
-	if t.r.mode.ContainerAware {
-		d.Reason += fmt.Sprintf("; the Go runtime's default would be %d", def)
-	}
-	return d, prevDefault, def
-}
-
-func (t *tuner) logOnce(msg string) {
-	if l := t.cfg.log(); l != nil {
-		l.LogAttrs(context.Background(), slog.LevelInfo, "rightsize: "+msg)
-	}
-}
-
-// effectiveMemory is min(limit, memory.high, host memory), with its
-// source; ok is false when neither a limit nor memory.high exists.
-func effectiveMemory(l *limits) (Bytes, bool) {
-	var best Bytes
-	ok := false
-	for _, b := range []*Bytes{l.mem, l.high} {
-		if b != nil && (!ok || b.Bytes < best.Bytes) {
-			best, ok = *b, true
-		}
-	}
-	if ok && l.host != nil && l.host.Bytes < best.Bytes {
-		best = *l.host
-	}
-	return best, ok
-}
-
-func (t *tuner) decideMem(l *limits) Decision {
-	cur := debug.SetMemoryLimit(-1)
-	d := Decision{Setting: GOMEMLIMIT, Value: cur, Previous: cur, At: time.Now()}
-	if !t.cfg.doMem {
-		d.Reason = "disabled by option"
-		return d
-	}
-	if v, ok := procfs.Getenv(t.r.env, "GOMEMLIMIT"); ok && v != "" {
-		d.Source = t.r.envSource("GOMEMLIMIT", v)
-		if validGOMEMLIMIT(v) {
-			d.Reason = "the GOMEMLIMIT environment variable is set; left alone"
-		} else {
-			d.Reason = "the GOMEMLIMIT environment variable is set (but malformed); left alone"
-		}
-		return d
-	}
-	if owner.memOff || (owner.mem != 0 && cur != owner.mem) {
-		if !owner.memOff {
-			d.Reason = fmt.Sprintf("the program set GOMEMLIMIT to %d after rightsize set %d; left alone from now on", cur, owner.mem)
-			owner.memOff = true
-			t.logOnce(d.Reason)
-		} else {
-			d.Reason = "the program set its own GOMEMLIMIT after rightsize; left alone"
-		}
-		return d
-	}
-	eff, ok := effectiveMemory(l)
-	if !ok && l.memErr != nil {
-		d.Reason = "cannot read the memory limit (" + l.memErr.Error() + "); left as it is"
-		return d
-	}
-	if !ok {
-		d.Source = Source{Kind: SourceNone}
-		if owner.mem == 0 {
-			d.Reason = "no memory limit; left alone"
-			return d
-		}
-		debug.SetMemoryLimit(owner.memOrig)
-		d.Value, d.Changed = owner.memOrig, true
-		owner.mem = 0
-		d.Reason = "memory limit removed; restored the value in force before rightsize"
-		return d
-	}
-	want := MemoryLimit(eff.Bytes, t.cfg.memRatio, t.cfg.memReserve)
-	d.Want = want
-	d.Source = eff.Source
-	var how string
-	if t.cfg.memReserve > 0 && t.cfg.memReserve < eff.Bytes {
-		how = fmt.Sprintf("limit %d bytes minus reserve %d", eff.Bytes, t.cfg.memReserve)
-	} else {
-		how = fmt.Sprintf("%g × limit %d bytes", t.cfg.memRatio, eff.Bytes)
-		if t.cfg.memReserve > 0 {
-			how += fmt.Sprintf(" (reserve %d not below the limit)", t.cfg.memReserve)
-		}
-	}
-	if l.host != nil && eff.Source == l.host.Source {
-		how += " (host memory is below the cgroup limit)"
-	}
-	if want == cur {
-		d.Reason = how + ": already in force"
-		return d
-	}
-	if owner.mem == 0 {
-		owner.memOrig = cur
-	}
-	debug.SetMemoryLimit(want)
-	owner.mem = want
-	d.Value, d.Changed = want, true
-	d.Reason = how
-	return d
-}
-
-// undo restores what Tune changed, where it is still in force.
-func (t *tuner) undo(p, m Decision) {
+// undoTune restores the state from before a Tune (or a Start and its
+// watcher) where rightsize's value is still in force: a setting the
+// program took over since is left alone.
+func undoTune(p, m Decision, prevDefault bool) {
 	owner.mu.Lock()
 	defer owner.mu.Unlock()
-	if p.Changed && runtime.GOMAXPROCS(0) == int(p.Value) && !owner.procsOff {
-		if t.procsPrevDefault {
-			setDefaultGOMAXPROCS(t.procsPrevDefaultN)
+	cur := int64(runtime.GOMAXPROCS(0))
+	ours := (owner.procs != 0 && cur == owner.procs) || (owner.procs == 0 && p.Changed && cur == p.Value)
+	if ours && !owner.procsOff {
+		if prevDefault {
+			setDefaultGOMAXPROCS(int(p.Previous))
 			owner.procs = 0
-		} else if int(p.Previous) != int(p.Value) {
+		} else if p.Previous != cur && p.Previous >= 1 && p.Previous <= math.MaxInt32 {
 			runtime.GOMAXPROCS(int(p.Previous))
-			owner.procs = int(p.Previous)
+			owner.procs = 0
 		}
 	}
-	if m.Changed && debug.SetMemoryLimit(-1) == m.Value && !owner.memOff {
-		debug.SetMemoryLimit(m.Previous)
-		if m.Previous == owner.memOrig || m.Previous == math.MaxInt64 {
-			owner.mem = 0
-		} else {
-			owner.mem = m.Previous
-		}
+	if owner.mem != 0 && debug.SetMemoryLimit(-1) == owner.mem && !owner.memOff {
+		debug.SetMemoryLimit(owner.memOrig)
+		owner.mem = 0
 	}
 }

@@ -38,6 +38,38 @@ func statsFiles(g *cgroup.Group) []string {
 	return files
 }
 
+// BenchmarkFloorPreadMemory is the floor for a hot read of memory usage
+// and the working set: one pread of each of the two files on open
+// descriptors, no parsing.
+func BenchmarkFloorPreadMemory(b *testing.B) {
+	g := open(b)
+	loc, _ := g.Location(cgroup.Memory)
+	g.Close()
+	names := []string{"memory.current", "memory.stat"}
+	if loc.Version == 1 {
+		names[0] = "memory.usage_in_bytes"
+	}
+	var fds []int
+	for _, n := range names {
+		fd, err := unix.Open(filepath.Join(loc.Dir, n), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer unix.Close(fd)
+		fds = append(fds, fd)
+	}
+	var buf [16 << 10]byte
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, fd := range fds {
+			if _, err := unix.Pread(fd, buf[:], 0); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
 // BenchmarkFloorPreadStatsFiles is the floor for a full refresh: one pread
 // of each file ReadStats reads here, on open descriptors, no parsing.
 func BenchmarkFloorPreadStatsFiles(b *testing.B) {

@@ -2,7 +2,6 @@ package readers
 
 import (
 	"os"
-	"path/filepath"
 	"runtime"
 	"testing"
 
@@ -11,7 +10,6 @@ import (
 	"github.com/containerd/cgroups/v3/cgroup1"
 	"github.com/containerd/cgroups/v3/cgroup2"
 	"go.uber.org/automaxprocs/maxprocs"
-	"golang.org/x/sys/unix"
 
 	"github.com/rightsize/rightsize/cgroup"
 )
@@ -32,43 +30,19 @@ func open(b *testing.B) *cgroup.Group {
 	return g
 }
 
-// BenchmarkFloorPread is the floor: one pread of the memory usage file on
-// an open descriptor into a fixed buffer, no parsing.
-func BenchmarkFloorPread(b *testing.B) {
-	g := open(b)
-	loc, _ := g.Location(cgroup.Memory)
-	g.Close()
-	name := "memory.current"
-	if loc.Version == 1 {
-		name = "memory.usage_in_bytes"
-	}
-	fd, err := unix.Open(filepath.Join(loc.Dir, name), unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer unix.Close(fd)
-	var buf [64]byte
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := unix.Pread(fd, buf[:], 0); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// BenchmarkRightsizeHotMemoryUsage reads one value on a warm handle: the
-// same file as the floor, parsed.
+// BenchmarkRightsizeHotMemoryUsage reads memory usage and the working set
+// on a warm handle: the same two files as FloorPreadMemory, parsed.
 func BenchmarkRightsizeHotMemoryUsage(b *testing.B) {
 	g := open(b)
 	defer g.Close()
-	if _, err := g.MemoryUsage(); err != nil {
+	var st cgroup.Stats
+	if err := g.ReadStats(&st, cgroup.StatsMemory); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := g.MemoryUsage(); err != nil {
+		if err := g.ReadStats(&st, cgroup.StatsMemory); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -115,13 +89,13 @@ func BenchmarkRightsizeReadStats(b *testing.B) {
 	g := open(b)
 	defer g.Close()
 	var st cgroup.Stats
-	if err := g.ReadStats(&st); err != nil {
+	if err := g.ReadStats(&st, cgroup.StatsAll); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := g.ReadStats(&st); err != nil {
+		if err := g.ReadStats(&st, cgroup.StatsAll); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -129,18 +103,18 @@ func BenchmarkRightsizeReadStats(b *testing.B) {
 
 // BenchmarkRightsizeReadStatsCore is the refresh the issue defines (CPU
 // usage and throttling, memory usage and working set from memory.stat,
-// pids.current): ReadStatsOf with StatsCore.
+// pids.current): ReadStats with StatsCore.
 func BenchmarkRightsizeReadStatsCore(b *testing.B) {
 	g := open(b)
 	defer g.Close()
 	var st cgroup.Stats
-	if err := g.ReadStatsOf(&st, cgroup.StatsCore); err != nil {
+	if err := g.ReadStats(&st, cgroup.StatsCore); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := g.ReadStatsOf(&st, cgroup.StatsCore); err != nil {
+		if err := g.ReadStats(&st, cgroup.StatsCore); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -154,17 +128,7 @@ func BenchmarkRightsizeColdDiscovery(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		g, err := cgroup.Open()
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, _, err := g.CPULimit(); err != nil {
-			b.Fatal(err)
-		}
-		if _, _, err := g.MemoryLimit(); err != nil {
-			b.Fatal(err)
-		}
-		g.Close()
+		coldDiscovery(b)
 	}
 }
 
@@ -311,18 +275,15 @@ func TestReadersWork(t *testing.T) {
 		t.Skipf("no cgroups: %v", err)
 	}
 	defer g.Close()
-	if _, err := g.MemoryUsage(); err != nil {
+	var st cgroup.Stats
+	if err := g.ReadStats(&st, cgroup.StatsMemory); err != nil || !st.Memory.HasUsage {
 		t.Skipf("no memory usage here: %v", err)
 	}
-	var st cgroup.Stats
-	if err := g.ReadStats(&st); err != nil {
+	if err := g.ReadStats(&st, cgroup.StatsAll); err != nil {
 		t.Errorf("ReadStats: %v", err)
 	}
-	if n := testing.AllocsPerRun(20, func() { _ = g.ReadStats(&st) }); n != 0 {
+	if n := testing.AllocsPerRun(20, func() { _ = g.ReadStats(&st, cgroup.StatsAll) }); n != 0 {
 		t.Errorf("ReadStats: %v allocs", n)
-	}
-	if n := testing.AllocsPerRun(20, func() { _, _ = g.MemoryUsage() }); n != 0 {
-		t.Errorf("MemoryUsage: %v allocs", n)
 	}
 	undo, err := maxprocs.Set(maxprocs.Logger(quiet))
 	if err != nil {

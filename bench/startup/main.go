@@ -5,6 +5,7 @@
 // and a 256 MiB memory limit. Run from bench/:
 //
 //	go run ./startup -n 500 -out results/startup
+//	go run ./startup -program web -n 300 -out results/startup-web
 package main
 
 import (
@@ -21,6 +22,7 @@ import (
 )
 
 func main() {
+	program := flag.String("program", "tiny", "program measured: tiny (an empty main) or web (imports net/http, encoding/json, log/slog)")
 	n := flag.Int("n", 500, "starts per variant and environment")
 	initTrace := flag.Int("inittrace", 50, "starts per variant with GODEBUG=inittrace=1")
 	variants := flag.String("variants", "none,rightsize,automaxprocs,automemlimit", "variants (none first)")
@@ -29,7 +31,11 @@ func main() {
 	mem := flag.Int64("limit-mib", 256, "memory limit of the child cgroup, MiB")
 	out := flag.String("out", "results/startup", "results directory")
 	flag.Parse()
-	cfg := startexp.Config{N: *n, InitTrace: *initTrace, Limited: *limited, Quota: *quota, MemLimit: *mem << 20, Log: os.Stderr}
+	if *program != "tiny" && *program != "web" {
+		fmt.Fprintf(os.Stderr, "startup: -program %q: want tiny or web\n", *program)
+		os.Exit(2)
+	}
+	cfg := startexp.Config{Program: *program, N: *n, InitTrace: *initTrace, Limited: *limited, Quota: *quota, MemLimit: *mem << 20, Log: os.Stderr}
 	for _, v := range strings.Split(*variants, ",") {
 		v = strings.TrimSpace(v)
 		if _, ok := variant.Tags[v]; !ok {

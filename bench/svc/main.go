@@ -13,6 +13,18 @@
 // heap and then replaces entries, plus -garbage KiB of short-lived
 // allocation per request: the live heap climbs under load and stays.
 //
+// Memory beyond the Go heap (the off-heap scenario, bench/README.md): with
+// -mmap N it maps and touches N MiB of anonymous memory with syscall.Mmap
+// before it starts serving, and with -child N it re-executes itself in the
+// "-hold N" mode, a child process in the same cgroup that maps and touches
+// N MiB and holds it until its stdin ends (or this process dies).
+//
+// -pressure (mem mode, rightsize variant only) registers a handler with
+// rightsize.OnMemoryPressure: "log" only reports the signals, "act" also
+// drops the cache and stops it growing when a heap, working-set, high or max
+// signal begins. With -target 0 the cache grows without bound. Signals and
+// the drop are printed as "EVENT <json>" lines.
+//
 // It listens on 127.0.0.1 (-addr), prints one line "READY <json>" with its
 // address, GOMAXPROCS and GOMEMLIMIT to stdout, and serves GET /stats (JSON,
 // see stats) on the same port; with -report it also prints "STATS <json>"
@@ -21,17 +33,22 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"log"
+	"math"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -61,11 +78,16 @@ type Stats struct {
 	GCFraction float64 `json:"gc_fraction"`
 	// OS view of this process, seconds.
 	ProcCPU  float64 `json:"proc_cpu_s"`
-	HeapLive uint64  `json:"heap_live"`  // bytes marked live by the last GC
-	HeapGoal uint64  `json:"heap_goal"`  // the GC's next target
-	MemTotal uint64  `json:"mem_total"`  // all memory mapped by the runtime
-	MaxRSS   int64   `json:"max_rss_kb"` // getrusage
-	Cache    int     `json:"cache_bytes"`
+	HeapLive uint64  `json:"heap_live"` // bytes marked live by the last GC
+	HeapGoal uint64  `json:"heap_goal"` // the GC's next target
+	MemTotal uint64  `json:"mem_total"` // all memory mapped by the runtime
+	Released uint64  `json:"released"`  // of which returned to the OS (heap/released)
+	// LimiterCycle is the GC cycle in which the GC CPU limiter was last
+	// enabled (0: never): the runtime could not keep the heap under
+	// GOMEMLIMIT without exceeding 50% GC CPU.
+	LimiterCycle uint64 `json:"limiter_cycle"`
+	MaxRSS       int64  `json:"max_rss_kb"` // getrusage
+	Cache        int    `json:"cache_bytes"`
 }
 
 var start = time.Now()
@@ -80,6 +102,8 @@ var metricNames = []string{
 	"/gc/heap/live:bytes",
 	"/gc/heap/goal:bytes",
 	"/memory/classes/total:bytes",
+	"/memory/classes/heap/released:bytes",
+	"/gc/limiter/last-enabled:gc-cycle",
 }
 
 func readStats() Stats {
@@ -113,7 +137,8 @@ func readStats() Stats {
 	if used := s.TotalCPU - s.IdleCPU; used > 0 {
 		s.GCFraction = s.GCCPU / used
 	}
-	s.NumGC, s.HeapLive, s.HeapGoal, s.MemTotal = u(5), u(6), u(7), u(8)
+	s.NumGC, s.HeapLive, s.HeapGoal, s.MemTotal, s.Released = u(5), u(6), u(7), u(8), u(9)
+	s.LimiterCycle = u(10)
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		s.ProcCPU = float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
@@ -131,6 +156,7 @@ var (
 	cache      [][]byte
 	cacheBytes int
 	cacheNext  int
+	stopped    bool // the cache was dropped under memory pressure
 )
 
 func fill(b []byte, v byte) {
@@ -141,6 +167,90 @@ func fill(b []byte, v byte) {
 
 var sink atomic.Pointer[[]byte]
 
+// registerPressure is set by the rightsize variant: it registers fn with
+// rightsize.OnMemoryPressure.
+var registerPressure func(fn func(Pressure))
+
+// Pressure is a memory pressure signal as the service reports it.
+type Pressure struct {
+	Cause      string
+	Active     bool
+	WorkingSet int64
+	Limit      int64
+}
+
+// Event is an "EVENT <json>" line.
+type Event struct {
+	T          float64 `json:"t"` // seconds since the process started
+	Kind       string  `json:"kind"`
+	Cause      string  `json:"cause,omitempty"`
+	Active     bool    `json:"active,omitempty"`
+	WorkingSet int64   `json:"ws,omitempty"`
+	Limit      int64   `json:"limit,omitempty"`
+	Cache      int     `json:"cache,omitempty"`
+}
+
+var outMu sync.Mutex
+
+// emit prints one line to stdout; lines of different goroutines do not mix.
+func emit(prefix string, v any) {
+	b, _ := json.Marshal(v)
+	outMu.Lock()
+	fmt.Printf("%s %s\n", prefix, b)
+	outMu.Unlock()
+}
+
+// mapTouched maps n MiB of private anonymous memory with syscall.Mmap and
+// writes every page, so that all of it is charged to the cgroup.
+func mapTouched(mib int) []byte {
+	if mib <= 0 {
+		return nil
+	}
+	b, err := syscall.Mmap(-1, 0, mib<<20, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+	if err != nil {
+		log.Fatalf("mmap %d MiB: %v", mib, err)
+	}
+	for i := 0; i < len(b); i += 4096 {
+		b[i] = 1
+	}
+	return b
+}
+
+// hold is the child's main: map and touch mib MiB, say HELD, keep it until
+// stdin ends.
+func hold(mib int) {
+	m := mapTouched(mib)
+	fmt.Println("HELD")
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	runtime.KeepAlive(m)
+	os.Exit(0)
+}
+
+// startHolder re-executes this binary as a child in "-hold mib" mode (in
+// the same cgroup: it inherits it) and waits until it holds the memory.
+// The child dies with this process (Pdeathsig).
+func startHolder(mib int) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-hold", strconv.Itoa(mib))
+	cmd.Env = append(os.Environ(), "RIGHTSIZE=off")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.Stderr = os.Stderr
+	if _, err := cmd.StdinPipe(); err != nil { // held open: the child waits on it
+		log.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		log.Fatalf("starting the holder: %v", err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || strings.TrimSpace(line) != "HELD" {
+		log.Fatalf("holder said %q: %v", line, err)
+	}
+	return cmd
+}
+
 func main() {
 	mode := flag.String("mode", "cpu", "cpu or mem")
 	addr := flag.String("addr", "127.0.0.1:0", "listen address (loopback)")
@@ -149,7 +259,20 @@ func main() {
 	grow := flag.Int("grow", 64, "mem mode: KiB added to the cache per request")
 	garbage := flag.Int("garbage", 256, "mem mode: KiB of short-lived allocation per request")
 	report := flag.Duration("report", 0, "print STATS lines at this interval (0: never)")
+	mmapMiB := flag.Int("mmap", 0, "MiB of anonymous memory to map with syscall.Mmap and touch at start")
+	childMiB := flag.Int("child", 0, "MiB held by a child process (this binary re-executed with -hold) in the same cgroup")
+	holdMiB := flag.Int("hold", 0, "internal: be the child that holds this many MiB")
+	pressure := flag.String("pressure", "", "mem mode, rightsize variant: register a memory pressure handler that only reports (log) or also drops the cache and stops it growing (act)")
 	flag.Parse()
+	if *holdMiB > 0 {
+		hold(*holdMiB)
+	}
+	// Memory the Go runtime does not manage, taken before serving.
+	offheap := mapTouched(*mmapMiB)
+	var holder *exec.Cmd
+	if *childMiB > 0 {
+		holder = startHolder(*childMiB)
+	}
 
 	var ballast *work.Ballast
 	if *mode == "cpu" {
@@ -168,7 +291,35 @@ func main() {
 		})
 	case "mem":
 		targetBytes := *target << 20
+		if *target <= 0 {
+			targetBytes = math.MaxInt
+		}
 		growBytes := *grow << 10
+		switch *pressure {
+		case "":
+		case "log", "act":
+			if registerPressure == nil {
+				log.Fatalf("-pressure needs the rightsize variant (this is %s)", variant)
+			}
+			act := *pressure == "act"
+			registerPressure(func(p Pressure) {
+				emit("EVENT", Event{T: time.Since(start).Seconds(), Kind: "pressure", Cause: p.Cause, Active: p.Active, WorkingSet: p.WorkingSet, Limit: p.Limit})
+				if !act || !p.Active || p.Cause == "psi" {
+					return
+				}
+				cacheMu.Lock()
+				dropped := cacheBytes
+				cache, cacheBytes, cacheNext = nil, 0, 0
+				stopped = true
+				cacheMu.Unlock()
+				emit("EVENT", Event{T: time.Since(start).Seconds(), Kind: "drop", Cache: dropped})
+				// Give the memory back now rather than at the next cycles
+				// (the handler must not block: not on its goroutine).
+				go debug.FreeOSMemory()
+			})
+		default:
+			log.Fatalf("-pressure %q: want log or act", *pressure)
+		}
 		mux.HandleFunc("/work", func(w http.ResponseWriter, r *http.Request) {
 			n := seq.Add(1)
 			tmp := make([]byte, *garbage<<10)
@@ -177,7 +328,9 @@ func main() {
 			entry := make([]byte, growBytes)
 			fill(entry, byte(n>>8))
 			cacheMu.Lock()
-			if cacheBytes+growBytes <= targetBytes {
+			if stopped {
+				// Dropped under pressure: no more caching.
+			} else if cacheBytes+growBytes <= targetBytes {
 				cache = append(cache, entry)
 				cacheBytes += growBytes
 			} else if len(cache) > 0 {
@@ -207,12 +360,13 @@ func main() {
 		"addr": ln.Addr().String(), "variant": variant, "gomaxprocs": st.GOMAXPROCS,
 		"gomemlimit": st.GOMEMLIMIT, "numcpu": st.NumCPU, "pid": os.Getpid(),
 	})
+	outMu.Lock()
 	fmt.Printf("READY %s\n", ready)
+	outMu.Unlock()
 	if *report > 0 {
 		go func() {
 			for range time.Tick(*report) {
-				b, _ := json.Marshal(readStats())
-				fmt.Printf("STATS %s\n", b)
+				emit("STATS", readStats())
 			}
 		}()
 	}
@@ -221,5 +375,7 @@ func main() {
 	if ballast != nil {
 		runtime.KeepAlive(ballast)
 	}
+	runtime.KeepAlive(offheap)
+	runtime.KeepAlive(holder)
 	log.Fatal(err)
 }

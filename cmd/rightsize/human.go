@@ -9,16 +9,25 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
+	"unicode/utf8"
+
+	"github.com/rightsize/rightsize/runtimeinfo"
 )
 
-// writeHuman writes the short view of s. With prev (--watch) CPU use and
-// throttling are shown as rates over the interval since prev.
-func writeHuman(w io.Writer, s *sample, prev *sample) {
+// writeHuman writes the short view of s in aligned columns. With prev
+// (--watch) CPU use and throttling are shown as rates over the interval
+// since prev.
+func writeHuman(w io.Writer, s *sample, prev *sample) error {
 	var b bytes.Buffer
+	tw := tabwriter.NewWriter(&b, 0, 8, 2, ' ', 0)
 	r := &s.report
-	line := func(label, text string) {
-		fmt.Fprintf(&b, "%-12s %s\n", label, text)
+	line := func(label string, cells ...string) {
+		for i := range cells {
+			cells[i] = sanitize(cells[i])
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", label, strings.Join(cells, "\t"))
 	}
 	more := func(text string) {
 		if text != "" {
@@ -52,7 +61,10 @@ func writeHuman(w io.Writer, s *sample, prev *sample) {
 
 	// CPU.
 	cpu := "limit " + s.text("cpu.limit", r.CPU.Limit == nil, func() string { return fmtCPUs(*r.CPU.Limit) })
-	if r.CPU.Limit != nil && r.CPU.LimitPath != nil && (r.Cgroup.CPU == nil || *r.CPU.LimitPath != r.Cgroup.CPU.Path) {
+	switch {
+	case r.CPU.Limit != nil && s.cpuLimitEnv != "":
+		cpu += " (from " + s.cpuLimitEnv + ")"
+	case r.CPU.Limit != nil && r.CPU.LimitPath != nil && (r.Cgroup.CPU == nil || *r.CPU.LimitPath != r.Cgroup.CPU.Path):
 		cpu += " (set at " + *r.CPU.LimitPath + ")"
 	}
 	cpu += " · may run on " + s.text("cpu.cpus", r.CPU.CPUs == nil, func() string { return fmtCPUs(float64(*r.CPU.CPUs)) })
@@ -63,7 +75,7 @@ func writeHuman(w io.Writer, s *sample, prev *sample) {
 		cpu += " · host " + strconv.Itoa(s.hostCPUs)
 	}
 	line("CPU", cpu)
-	if r.Environment.Kubernetes != nil {
+	if r.CPU.Request != nil || (r.Environment.Kubernetes != nil && s.unknown["cpu.request"]) {
 		req := "request " + s.text("cpu.request", r.CPU.Request == nil, func() string { return fmtCPUs(*r.CPU.Request) })
 		if r.CPU.RequestApprox != nil && *r.CPU.RequestApprox {
 			req = "request ≈" + strings.TrimPrefix(req, "request ") + " (from cpu.weight)"
@@ -74,7 +86,10 @@ func writeHuman(w io.Writer, s *sample, prev *sample) {
 
 	// Memory.
 	mem := "limit " + s.text("memory.limit", r.Memory.Limit == nil, func() string { return fmtBytes(*r.Memory.Limit) })
-	if r.Memory.Limit != nil && r.Memory.LimitPath != nil && (r.Cgroup.Memory == nil || *r.Memory.LimitPath != r.Cgroup.Memory.Path) {
+	switch {
+	case r.Memory.Limit != nil && s.memLimitEnv != "":
+		mem += " (from " + s.memLimitEnv + ")"
+	case r.Memory.Limit != nil && r.Memory.LimitPath != nil && (r.Cgroup.Memory == nil || *r.Memory.LimitPath != r.Cgroup.Memory.Path):
 		mem += " (set at " + *r.Memory.LimitPath + ")"
 	}
 	if r.Memory.High != nil || s.unknown["memory.high"] {
@@ -107,7 +122,7 @@ func writeHuman(w io.Writer, s *sample, prev *sample) {
 	if r.Memory.SwapLimit != nil {
 		extra = append(extra, "swap "+fmtBytes(*r.Memory.SwapLimit)+" beyond the limit")
 	}
-	if e := r.Memory.Events; e != nil && (e.High+e.Max+e.OOM+e.OOMKill) > 0 {
+	if e := r.Memory.Events; e != nil && (e.High > 0 || e.Max > 0 || e.OOM > 0 || e.OOMKill > 0) {
 		var ev []string
 		if e.High > 0 {
 			ev = append(ev, plural(e.High, "time", "times")+" over high")
@@ -135,6 +150,14 @@ func writeHuman(w io.Writer, s *sample, prev *sample) {
 		line("PIDs", pids)
 	}
 
+	// The process table.
+	if first, rest := describeProcesses(s); first != "" {
+		line("Processes", first)
+		for _, l := range rest {
+			more(l)
+		}
+	}
+
 	// Pressure.
 	if p := r.Pressure; p != nil {
 		var parts []string
@@ -147,10 +170,15 @@ func writeHuman(w io.Writer, s *sample, prev *sample) {
 				parts = append(parts, x.name+" "+s.text(x.field, x.v == nil, func() string { return strconv.FormatFloat(x.v.Some.Avg10, 'f', 2, 64) + "%" }))
 			}
 		}
-		line("Pressure", strings.Join(parts, " · ")+"  (some stalled, 10 s average)")
+		whose := "  (some stalled, 10 s average)"
+		if p.HostWide {
+			whose = "  (host-wide, not this container's: some stalled, 10 s average)"
+		}
+		line("Pressure", strings.Join(parts, " · ")+whose)
 	}
 
-	// Go.
+	// Go: what rightsize would set, and what this command's own process
+	// runs with (live only), which is not the service's.
 	rec := func(field string, v *int, m *int64) string {
 		switch {
 		case v != nil:
@@ -162,21 +190,26 @@ func writeHuman(w io.Writer, s *sample, prev *sample) {
 		}
 		return "none"
 	}
-	procs := rec("go.recommendedGOMAXPROCS", r.Go.RecommendedGOMAXPROCS, nil)
-	memlimit := rec("go.recommendedGOMEMLIMIT", nil, r.Go.RecommendedGOMEMLIMIT)
-	if r.Go.RecommendedGOMEMLIMIT == nil && !s.unknown["go.recommendedGOMEMLIMIT"] {
-		memlimit = "none (no memory limit)"
+	procs := "rightsize would set " + rec("go.recommendedGOMAXPROCS", r.Go.RecommendedGOMAXPROCS, nil) + envNote("GOMAXPROCS", s.envGOMAXPROCS)
+	memlimit := "rightsize would set " + rec("go.recommendedGOMEMLIMIT", nil, r.Go.RecommendedGOMEMLIMIT)
+	switch {
+	case r.Go.RecommendedGOMEMLIMIT != nil || s.unknown["go.recommendedGOMEMLIMIT"]:
+	case s.memBelowFloor:
+		memlimit += " (what the policy gives is below the " + fmtBytes(runtimeinfo.MinGOMEMLIMIT) + " floor, runtimeinfo.MinGOMEMLIMIT)"
+	default:
+		memlimit += " (no memory limit)"
 	}
+	memlimit += envNote("GOMEMLIMIT", s.envGOMEMLIMIT)
 	if s.live {
 		cur := "none"
 		if r.Go.GOMEMLIMIT != nil {
 			cur = fmtBytes(*r.Go.GOMEMLIMIT)
 		}
-		line("Go", fmt.Sprintf("GOMAXPROCS %d here · rightsize would set %s%s", *r.Go.GOMAXPROCS, procs, envNote("GOMAXPROCS", s.envGOMAXPROCS)))
-		more(fmt.Sprintf("GOMEMLIMIT %s here · rightsize would set %s%s", cur, memlimit, envNote("GOMEMLIMIT", s.envGOMEMLIMIT)))
+		line("Go", "GOMAXPROCS", procs, "· "+strconv.Itoa(*r.Go.GOMAXPROCS)+" in this command's own process (not your service's)")
+		line("", "GOMEMLIMIT", memlimit, "· "+cur+" in this command's own process")
 	} else {
-		line("Go", "rightsize would set GOMAXPROCS "+procs+envNote("GOMAXPROCS", s.envGOMAXPROCS))
-		more("rightsize would set GOMEMLIMIT " + memlimit + envNote("GOMEMLIMIT", s.envGOMEMLIMIT))
+		line("Go", "GOMAXPROCS", procs)
+		line("", "GOMEMLIMIT", memlimit)
 	}
 
 	for i, msg := range r.Warnings {
@@ -186,7 +219,45 @@ func writeHuman(w io.Writer, s *sample, prev *sample) {
 		}
 		line(label, msg)
 	}
-	w.Write(b.Bytes())
+	tw.Flush()
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// sanitize makes text safe for a terminal and for the columns: control
+// characters and invalid UTF-8 (from file contents a warning quotes, or odd
+// paths) are written as \xNN escapes, never sent to the terminal.
+func sanitize(s string) string {
+	clean := true
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if isControl(r) || (r == utf8.RuneError && n == 1) {
+			clean = false
+			break
+		}
+		i += n
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+		case isControl(r):
+			fmt.Fprintf(&b, "\\x%02x", r)
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+func isControl(r rune) bool {
+	return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0)
 }
 
 // text renders a value, or "unknown" for a null field that could not be
@@ -221,6 +292,13 @@ func describeEnvironment(r *report) (string, string) {
 		what = "container (runtime unknown)"
 	}
 	k := e.Kubernetes
+	if k == nil && e.ContainerID != nil {
+		if e.Runtime != nil {
+			what += " " + shortID(*e.ContainerID)
+		} else {
+			what = "container " + shortID(*e.ContainerID) + " (runtime unknown)"
+		}
+	}
 	if k == nil {
 		if e.Orchestrator != nil {
 			switch *e.Orchestrator {
@@ -250,13 +328,83 @@ func describeEnvironment(r *report) (string, string) {
 		more = append(more, "namespace "+*k.Namespace)
 	}
 	if k.ContainerID != nil {
-		id := *k.ContainerID
-		if len(id) > 12 {
-			id = id[:12]
-		}
-		more = append(more, "container "+id)
+		more = append(more, "container "+shortID(*k.ContainerID))
 	}
 	return what, strings.Join(more, " · ")
+}
+
+// shortID is a container ID as the engines show it: its first 12 digits.
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+// describeProcesses describes the process table in a first line (whose
+// process, its threads and descriptors) and the lines after it (children
+// and the PID namespace; the reaper when it acts). It returns "" when the
+// section is absent and not unknown.
+func describeProcesses(s *sample) (string, []string) {
+	p := s.report.Processes
+	if p == nil {
+		if s.unknown["processes"] {
+			return "unknown", nil
+		}
+		return "", nil
+	}
+	count := func(field string, v *int, one, many string) string {
+		if v == nil {
+			return many + " " + s.text(field, true, nil)
+		}
+		return plural(uint64(*v), one, many)
+	}
+	first := s.processName() + ": " + count("processes.threads", p.Threads, "thread", "threads")
+	fds := count("processes.fds", p.FDs, "open descriptor", "open descriptors")
+	switch l := p.FDLimit; {
+	case p.FDs == nil:
+	case l == nil && s.unknown["processes.fdLimit"]:
+		fds += " (limit unknown)"
+	case l == nil:
+	case l.Soft == nil:
+		fds += " (no limit)"
+	default:
+		fds += " of " + strconv.FormatUint(*l.Soft, 10)
+		if l.Hard == nil {
+			fds += " (hard: no limit)"
+		} else if *l.Hard != *l.Soft {
+			fds += " (hard " + strconv.FormatUint(*l.Hard, 10) + ")"
+		}
+	}
+	first += " · " + fds
+
+	var parts []string
+	switch {
+	case p.Children == nil:
+		parts = append(parts, "children "+s.text("processes.children", true, nil))
+	case *p.Children == 0:
+		parts = append(parts, "no children")
+	default:
+		c := plural(uint64(*p.Children), "child", "children")
+		if p.ZombieChildren != nil && *p.ZombieChildren > 0 {
+			c += ", " + strconv.Itoa(*p.ZombieChildren) + " of them zombies"
+		}
+		parts = append(parts, c)
+	}
+	if p.Processes == nil {
+		parts = append(parts, "processes in the PID namespace "+s.text("processes.processes", true, nil))
+	} else {
+		ns := plural(uint64(*p.Processes), "process", "processes") + " in the PID namespace"
+		if p.Zombies != nil {
+			ns += ", " + plural(uint64(*p.Zombies), "zombie", "zombies")
+		}
+		parts = append(parts, ns)
+	}
+	rest := []string{strings.Join(parts, " · ")}
+	if r := p.Reaper; r != nil && (r.Active || r.Reaped > 0) {
+		rest = append(rest, "zombie reaper "+r.Mode+" ("+r.Reason+"), "+strconv.FormatUint(r.Reaped, 10)+" reaped")
+	}
+	return first, rest
 }
 
 // cpuUse describes CPU usage and throttling: totals since the cgroup was
@@ -265,30 +413,28 @@ func cpuUse(s, prev *sample) string {
 	r := &s.report
 	var parts []string
 	if prev != nil {
-		dt := s.at.Sub(prev.at).Seconds()
-		p := &prev.report
-		if u, pu := r.CPU.UsageSeconds, p.CPU.UsageSeconds; u != nil && pu != nil && *u >= *pu && dt > 0 {
-			cpus := (*u - *pu) / dt
-			use := "using " + fmtCPUs(cpus)
+		rt := computeRates(s, prev)
+		dt := rt.IntervalSeconds
+		if v := rt.CPUUsedCPUs; v != nil {
+			use := "using " + fmtCPUs(*v)
 			switch {
 			case s.usageDir != "":
 				use += " (cgroup " + s.usageDir + ")"
 			case r.CPU.Limit != nil && *r.CPU.Limit > 0:
-				use += " (" + fmtPercent(100*cpus / *r.CPU.Limit) + " of limit)"
+				use += " (" + fmtPercent(100**v / *r.CPU.Limit) + " of limit)"
 			}
 			parts = append(parts, use)
 		}
-		if t, pt := r.CPU.Throttling, p.CPU.Throttling; t != nil && pt != nil && t.Periods >= pt.Periods && t.ThrottledPeriods >= pt.ThrottledPeriods {
-			n, th := t.Periods-pt.Periods, t.ThrottledPeriods-pt.ThrottledPeriods
+		if n, th := rt.Periods, rt.ThrottledPeriods; n != nil && th != nil {
 			switch {
-			case th > 0:
-				text := "throttled in " + strconv.FormatUint(th, 10) + " of " + strconv.FormatUint(n, 10) +
-					" periods (" + fmtPercent(100*float64(th)/float64(n)) + ")"
-				if d := t.ThrottledSeconds - pt.ThrottledSeconds; d >= 0 {
-					text += ", " + fmtSeconds(d)
+			case *th > 0 && *n > 0:
+				text := "throttled in " + strconv.FormatUint(*th, 10) + " of " + strconv.FormatUint(*n, 10) +
+					" periods (" + fmtPercent(100*float64(*th)/float64(*n)) + ")"
+				if d := rt.ThrottledSeconds; d != nil {
+					text += ", " + fmtSeconds(*d)
 				}
 				parts = append(parts, text+" in the last "+fmtSeconds(dt))
-			case r.CPU.Limit != nil:
+			case *th == 0 && r.CPU.Limit != nil:
 				parts = append(parts, "not throttled in the last "+fmtSeconds(dt))
 			}
 		}
@@ -313,6 +459,47 @@ func cpuUse(s, prev *sample) string {
 		parts = append(parts, "throttling unknown")
 	}
 	return strings.Join(parts, " · ")
+}
+
+// computeRates returns the rates over the interval from prev to s. A rate
+// is left nil when it cannot be computed: no time passed, a counter was
+// not read in one of the samples or went down (a new cgroup: values are
+// shown for no interval rather than a wrong one), the process's cgroup
+// changed, or the throttling counters disagree (more throttled periods
+// than periods).
+func computeRates(s, prev *sample) *rates {
+	dt := s.at.Sub(prev.at).Seconds()
+	out := &rates{}
+	if !(dt > 0) || !finite(dt) {
+		return out
+	}
+	out.IntervalSeconds = dt
+	r, p := &s.report, &prev.report
+	if !sameLocation(r.Cgroup.CPU, p.Cgroup.CPU) || r.CPU.UsageElsewhere != p.CPU.UsageElsewhere || s.usageDir != prev.usageDir {
+		return out
+	}
+	if u, pu := r.CPU.UsageSeconds, p.CPU.UsageSeconds; u != nil && pu != nil && *u >= *pu {
+		if v := (*u - *pu) / dt; finite(v) {
+			out.CPUUsedCPUs = &v
+		}
+	}
+	if t, pt := r.CPU.Throttling, p.CPU.Throttling; t != nil && pt != nil && t.Periods >= pt.Periods && t.ThrottledPeriods >= pt.ThrottledPeriods {
+		n, th := t.Periods-pt.Periods, t.ThrottledPeriods-pt.ThrottledPeriods
+		if th <= n {
+			out.Periods, out.ThrottledPeriods = &n, &th
+			if d := t.ThrottledSeconds - pt.ThrottledSeconds; d >= 0 && finite(d) {
+				out.ThrottledSeconds = &d
+			}
+		}
+	}
+	return out
+}
+
+func sameLocation(a, b *cgroupLocation) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
 }
 
 // fmtCPUs writes 1.5 CPUs, 1 CPU, 0.25 CPUs.
@@ -372,18 +559,41 @@ func plural(n uint64, one, many string) string {
 }
 
 // watchLoop samples every interval until ctx is done or count samples were
-// shown. On a terminal each view replaces the previous one in place; to a
-// pipe or file the views follow each other, and with --json each sample is
-// one line.
-func watchLoop(ctx context.Context, root string, asJSON bool, every time.Duration, count int, w io.Writer) int {
+// shown, through one Reader opened here and refreshed at every tick. On a
+// terminal each view replaces the previous one in place; to a pipe or file
+// the views follow each other, and with --json each sample is one line
+// with its time and the rates since the line before. It returns the error
+// of a write (the caller exits 1) or nil when stopped or done.
+func watchLoop(ctx context.Context, root string, pid int, asJSON bool, every time.Duration, count int, w io.Writer) error {
+	src, err := openSource(root, pid)
+	if err != nil {
+		return err
+	}
+	closeSrc := src.Close
+	defer func() { closeSrc() }()
 	tty := !asJSON && isTerminal(w)
 	ticker := time.NewTicker(every)
 	defer ticker.Stop()
 	var prev *sample
 	for n := 1; ; n++ {
-		s := collect(root)
+		done := make(chan sample, 1)
+		go func() { done <- src.sample() }()
+		var s sample
+		select {
+		case s = <-done:
+		case <-ctx.Done():
+			// Close once the sample in flight is over.
+			closeSrc = func() { go func() { <-done; src.Close() }() }
+			return nil
+		}
 		if asJSON {
-			writeJSON(w, &s.report, false)
+			line := watchLine{report: &s.report, Time: s.at.Format(timeFormat)}
+			if prev != nil {
+				line.Rates = computeRates(&s, prev)
+			}
+			if err := writeJSON(w, &line, false); err != nil {
+				return err
+			}
 		} else {
 			var b bytes.Buffer
 			fmt.Fprintf(&b, "rightsize · every %v · %s · Ctrl-C to stop\n\n", every, s.at.Format("15:04:05"))
@@ -404,15 +614,17 @@ func watchLoop(ctx context.Context, root string, asJSON bool, every time.Duratio
 			} else if prev != nil {
 				frame = append([]byte("\n"), frame...)
 			}
-			w.Write(frame)
+			if _, err := w.Write(frame); err != nil {
+				return err
+			}
 		}
 		prev = &s
 		if count > 0 && n >= count {
-			return exitOK
+			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return exitOK
+			return nil
 		case <-ticker.C:
 		}
 	}
@@ -420,6 +632,9 @@ func watchLoop(ctx context.Context, root string, asJSON bool, every time.Duratio
 
 // isTerminal reports whether w is a character device (a terminal).
 func isTerminal(w io.Writer) bool {
+	if ew, ok := w.(*errWriter); ok {
+		w = ew.w
+	}
 	f, ok := w.(*os.File)
 	if !ok {
 		return false

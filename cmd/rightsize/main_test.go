@@ -7,7 +7,6 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
-	"reflect"
 	"runtime"
 	"sort"
 	"strings"
@@ -18,10 +17,19 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
 // TestMain runs the command instead of the tests when RIGHTSIZE_TEST_MAIN
-// is 1, so that tests can run it in another process (as another user).
+// is 1, so that tests can run it in another process (as another user, with
+// signals, with stdout on /dev/full). RIGHTSIZE_TEST_CAPTURE_DELAY makes a
+// capture sleep before each file; RIGHTSIZE_TEST_CAPTURE_STALL=1 makes it
+// hang, ignoring signals, once its temporary file exists.
 func TestMain(m *testing.M) {
 	if os.Getenv("RIGHTSIZE_TEST_MAIN") == "1" {
-		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+		if d, err := time.ParseDuration(os.Getenv("RIGHTSIZE_TEST_CAPTURE_DELAY")); err == nil {
+			captureHook = func(string) { time.Sleep(d) }
+		}
+		if os.Getenv("RIGHTSIZE_TEST_CAPTURE_STALL") == "1" {
+			captureStall = func() { select {} }
+		}
+		os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
 }
@@ -83,7 +91,7 @@ func golden(t *testing.T, name, got string) {
 func TestGoldenJSON(t *testing.T) {
 	for _, name := range trees(t) {
 		t.Run(name, func(t *testing.T) {
-			golden(t, name+".json", runOK(t, "--root", filepath.Join("testdata/trees", name), "--json"))
+			golden(t, name+".json", runJSON(t, "--root", filepath.Join("testdata/trees", name), "--json"))
 		})
 	}
 }
@@ -96,139 +104,40 @@ func TestGoldenHuman(t *testing.T) {
 	}
 }
 
-// The contract: exactly these keys, in this order, with these kinds.
-var schema = map[string][]string{
-	"":                       {"schemaVersion", "cgroup", "environment", "cpu", "memory", "pids", "pressure", "go", "unknown", "warnings"},
-	"cgroup":                 {"layout", "cpu", "memory"},
-	"cgroup.cpu":             {"version", "path"},
-	"environment":            {"container", "runtime", "orchestrator", "kubernetes", "evidence"},
-	"environment.kubernetes": {"podUID", "containerID", "qosClass", "namespace"},
-	"cpu":                    {"limit", "limitPath", "cpus", "request", "requestApprox", "usageSeconds", "throttling"},
-	"cpu.throttling":         {"periods", "throttledPeriods", "throttledSeconds"},
-	"memory":                 {"limit", "limitPath", "high", "usage", "workingSet", "swapLimit", "hostTotal", "events"},
-	"memory.events":          {"high", "max", "oom", "oomKill"},
-	"pids":                   {"limit", "current"},
-	"pressure":               {"cpu", "memory", "io"},
-	"psi":                    {"some", "full"},
-	"psiline":                {"avg10", "avg60", "avg300", "totalSeconds"},
-	"go":                     {"gomaxprocs", "gomemlimit", "recommendedGOMAXPROCS", "recommendedGOMEMLIMIT"},
-}
-
-// keysInOrder decodes the keys of a JSON object in document order.
-func keysInOrder(t *testing.T, raw json.RawMessage) []string {
+// checkReport checks one --json object (or --json --watch line): it must
+// validate against schema.json, and every "unknown" entry must name a
+// field that is null (cgroup.layout is "none" instead), with at least one
+// warning saying why. It returns the decoded object.
+func checkReport(t testing.TB, out []byte) map[string]any {
 	t.Helper()
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		t.Fatalf("not an object: %s", raw)
+	if errs := validateJSON(t, out); len(errs) > 0 {
+		t.Fatalf("the output does not validate against schema.json:\n%s\n%s", strings.Join(errs, "\n"), out)
 	}
-	var keys []string
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys = append(keys, tok.(string))
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return keys
-}
-
-// checkSchema checks a --json output against the contract: the keys, the
-// kinds of values, and that every "unknown" entry names a null field.
-func checkSchema(t *testing.T, out []byte) {
-	t.Helper()
-	var doc map[string]json.RawMessage
+	var doc map[string]any
 	if err := json.Unmarshal(out, &doc); err != nil {
-		t.Fatalf("invalid JSON: %v\n%s", err, out)
+		t.Fatal(err)
 	}
-	object := func(name string, raw json.RawMessage, kind string) map[string]json.RawMessage {
-		t.Helper()
-		if raw == nil {
-			t.Errorf("%s: missing", name)
-			return nil
-		}
-		if string(raw) == "null" {
-			return nil
-		}
-		if got := keysInOrder(t, raw); !reflect.DeepEqual(got, schema[kind]) {
-			t.Errorf("%s: keys %q, want %q", name, got, schema[kind])
-		}
-		var m map[string]json.RawMessage
-		json.Unmarshal(raw, &m)
-		return m
-	}
-	root := object("document", out, "")
-	kinds := map[string]string{}
-	var walk func(prefix string, m map[string]json.RawMessage)
-	walk = func(prefix string, m map[string]json.RawMessage) {
-		for k, v := range m {
-			kinds[prefix+k] = string(v)
-		}
-	}
-	walk("", root)
-	if string(root["schemaVersion"]) != "1" {
-		t.Errorf("schemaVersion = %s", root["schemaVersion"])
-	}
-	cg := object("cgroup", root["cgroup"], "cgroup")
-	walk("cgroup.", cg)
-	for _, k := range []string{"cpu", "memory"} {
-		if loc := object("cgroup."+k, cg[k], "cgroup.cpu"); loc != nil {
-			if v := string(loc["version"]); v != "1" && v != "2" {
-				t.Errorf("cgroup.%s.version = %s", k, v)
-			}
-		}
-	}
-	switch string(cg["layout"]) {
-	case `"v1"`, `"v2"`, `"hybrid"`, `"none"`:
-	default:
-		t.Errorf("cgroup.layout = %s", cg["layout"])
-	}
-	env := object("environment", root["environment"], "environment")
-	walk("environment.", env)
-	if k := object("environment.kubernetes", env["kubernetes"], "environment.kubernetes"); k != nil {
-		switch string(k["qosClass"]) {
-		case `"Guaranteed"`, `"Burstable"`, `"BestEffort"`, "null":
-		default:
-			t.Errorf("qosClass = %s", k["qosClass"])
-		}
-	}
-	var evidence []map[string]string
-	if err := json.Unmarshal(env["evidence"], &evidence); err != nil || evidence == nil {
-		t.Errorf("evidence %s: %v", env["evidence"], err)
-	}
-	cpu := object("cpu", root["cpu"], "cpu")
-	walk("cpu.", cpu)
-	object("cpu.throttling", cpu["throttling"], "cpu.throttling")
-	mem := object("memory", root["memory"], "memory")
-	walk("memory.", mem)
-	object("memory.events", mem["events"], "memory.events")
-	walk("pids.", object("pids", root["pids"], "pids"))
-	if p := object("pressure", root["pressure"], "pressure"); p != nil {
-		walk("pressure.", p)
-		for _, k := range []string{"cpu", "memory", "io"} {
-			if x := object("pressure."+k, p[k], "psi"); x != nil {
-				object("pressure."+k+".some", x["some"], "psiline")
-				object("pressure."+k+".full", x["full"], "psiline")
-			}
-		}
-	}
-	walk("go.", object("go", root["go"], "go"))
 	var unknown, warnings []string
-	if err := json.Unmarshal(root["unknown"], &unknown); err != nil || unknown == nil {
-		t.Errorf("unknown %s: %v", root["unknown"], err)
+	for _, x := range doc["unknown"].([]any) {
+		unknown = append(unknown, x.(string))
 	}
-	if err := json.Unmarshal(root["warnings"], &warnings); err != nil || warnings == nil {
-		t.Errorf("warnings %s: %v", root["warnings"], err)
+	for _, x := range doc["warnings"].([]any) {
+		warnings = append(warnings, x.(string))
 	}
 	for _, f := range unknown {
-		v, ok := kinds[f]
-		if !ok {
-			t.Errorf("unknown names %q, not a field", f)
-		} else if v != "null" && f != "cgroup.layout" {
-			t.Errorf("unknown names %q, which is %s", f, v)
+		parent, key, _ := strings.Cut(f, ".")
+		var v any = doc[parent]
+		if key != "" {
+			m, ok := v.(map[string]any)
+			if !ok {
+				// A field of a null object (pressure.cpu when pressure
+				// is null) is null too.
+				continue
+			}
+			v = m[key]
+		}
+		if v != nil && f != "cgroup.layout" {
+			t.Errorf("unknown names %q, which is %v", f, v)
 		}
 	}
 	if len(unknown) > 0 && len(warnings) == 0 {
@@ -237,17 +146,26 @@ func checkSchema(t *testing.T, out []byte) {
 	if !sort.StringsAreSorted(unknown) {
 		t.Errorf("unknown not sorted: %q", unknown)
 	}
+	return doc
+}
+
+// runJSON runs the command with args (which include --json), checks its
+// output with checkReport and returns it.
+func runJSON(t *testing.T, args ...string) string {
+	t.Helper()
+	out := runOK(t, args...)
+	checkReport(t, []byte(out))
+	return out
 }
 
 func TestJSONSchema(t *testing.T) {
 	for _, name := range trees(t) {
 		t.Run(name, func(t *testing.T) {
-			checkSchema(t, []byte(runOK(t, "--root", filepath.Join("testdata/trees", name), "--json")))
+			runJSON(t, "--root", filepath.Join("testdata/trees", name), "--json")
 		})
 	}
 	t.Run("live", func(t *testing.T) {
-		out := runOK(t, "--json")
-		checkSchema(t, []byte(out))
+		out := runJSON(t, "--json")
 		var doc struct {
 			Go map[string]*float64 `json:"go"`
 		}
@@ -263,14 +181,19 @@ func TestJSONSchema(t *testing.T) {
 func TestUnderRoot(t *testing.T) {
 	for _, name := range trees(t) {
 		var doc report
-		if err := json.Unmarshal([]byte(runOK(t, "--root", filepath.Join("testdata/trees", name), "--json")), &doc); err != nil {
+		if err := json.Unmarshal([]byte(runJSON(t, "--root", filepath.Join("testdata/trees", name), "--json")), &doc); err != nil {
 			t.Fatal(err)
 		}
 		if doc.Go.GOMAXPROCS != nil || doc.Go.GOMEMLIMIT != nil {
 			t.Errorf("%s: go values of this process under --root: %+v", name, doc.Go)
 		}
+		// Outside Kubernetes a cgroup weight is not a request: only the
+		// Downward API value may give one, and no tree sets it.
 		if doc.Environment.Kubernetes == nil && doc.CPU.Request != nil {
 			t.Errorf("%s: cpu.request outside Kubernetes", name)
+		}
+		if doc.CPU.UsageElsewhere && doc.CPU.UsageSeconds == nil {
+			t.Errorf("%s: usageElsewhere without a usage", name)
 		}
 		for _, w := range doc.Warnings {
 			if strings.Contains(w, "testdata") {
@@ -303,8 +226,9 @@ func TestFlagErrors(t *testing.T) {
 	} {
 		var out, errb bytes.Buffer
 		code := run(args, &out, &errb)
-		if code != 2 || out.Len() != 0 || !strings.Contains(errb.String(), "Usage:") || !strings.HasPrefix(errb.String(), "rightsize: ") {
-			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2 with the usage on stderr", args, code, out.String(), errb.String())
+		e := errb.String()
+		if code != 2 || out.Len() != 0 || !strings.HasPrefix(e, "rightsize: ") || !strings.HasSuffix(e, "; see --help\n") || strings.Count(e, "\n") != 1 {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2 and one line \"rightsize: ...; see --help\" on stderr", args, code, out.String(), e)
 		}
 	}
 	for _, args := range [][]string{{"-h"}, {"--help"}, {"capture", "-h"}} {
@@ -312,6 +236,53 @@ func TestFlagErrors(t *testing.T) {
 		if code := run(args, &out, &errb); code != 0 || !strings.Contains(out.String(), "Usage:") || errb.Len() != 0 {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, code, out.String(), errb.String())
 		}
+	}
+}
+
+// TestVersion checks --version: the module version ("(devel)" in a test
+// binary) and the Go version, on stdout, exit 0.
+func TestVersion(t *testing.T) {
+	out := runOK(t, "--version")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if !strings.HasPrefix(lines[0], "rightsize ") || len(lines[0]) <= len("rightsize ") {
+		t.Errorf("first line %q, want \"rightsize VERSION\"", lines[0])
+	}
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "built with go") || !strings.Contains(last, runtime.GOOS+"/"+runtime.GOARCH) {
+		t.Errorf("last line %q, want the Go version and platform", last)
+	}
+	for _, l := range lines[1 : len(lines)-1] {
+		if !strings.HasPrefix(l, "revision ") {
+			t.Errorf("unexpected line %q", l)
+		}
+	}
+}
+
+// TestHumanSaysWhoseGo checks that the live view says the GOMAXPROCS and
+// GOMEMLIMIT it shows are this command's, not the service's, and that the
+// columns line up.
+func TestHumanSaysWhoseGo(t *testing.T) {
+	out := runOK(t)
+	if !strings.Contains(out, "in this command's own process (not your service's)") {
+		t.Errorf("the view does not say whose GOMAXPROCS it shows:\n%s", out)
+	}
+	// Every line's text starts in the same column (13: "Environment"
+	// and two spaces).
+	for _, l := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+		if len(l) < 14 || l[12] != ' ' || l[13] == ' ' {
+			t.Errorf("line %q: text not at column 13", l)
+		}
+	}
+	var gomaxprocs, gomemlimit int
+	for _, l := range strings.Split(out, "\n") {
+		if i := strings.Index(l, "GOMAXPROCS  "); i >= 0 {
+			gomaxprocs = strings.Index(l, "· ")
+		}
+		if i := strings.Index(l, "GOMEMLIMIT  "); i >= 0 {
+			gomemlimit = strings.Index(l, "· ")
+		}
+	}
+	if gomaxprocs <= 0 || gomaxprocs != gomemlimit {
+		t.Errorf("the Go lines' last column is not aligned (%d, %d):\n%s", gomaxprocs, gomemlimit, out)
 	}
 }
 
@@ -335,17 +306,67 @@ func TestWatch(t *testing.T) {
 	if !strings.Contains(s, "using 0 CPUs (0% of limit) · not throttled in the last") {
 		t.Errorf("no rates in the later views:\n%s", s)
 	}
+	checkNoBadNumbers(t, s)
 
 	out.Reset()
-	if code := runContext(context.Background(), []string{"--root", root, "--watch", "100ms", "--count", "2", "--json"}, &out, &out); code != 0 {
+	if code := runContext(context.Background(), []string{"--root", root, "--watch", "100ms", "--count", "3", "--json"}, &out, &out); code != 0 {
 		t.Fatalf("exit %d: %s", code, out.String())
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 2 {
-		t.Fatalf("--json --watch: %d lines, want 2", len(lines))
+	if len(lines) != 3 {
+		t.Fatalf("--json --watch: %d lines, want 3", len(lines))
 	}
-	for _, l := range lines {
-		checkSchema(t, []byte(l))
+	var last time.Time
+	for i, l := range lines {
+		doc := checkReport(t, []byte(l))
+		ts, ok := doc["time"].(string)
+		if !ok {
+			t.Fatalf("line %d has no time: %s", i, l)
+		}
+		at, err := time.Parse(time.RFC3339Nano, ts)
+		if err != nil || len(ts) != len(timeFormat) && !strings.HasSuffix(ts, "Z") {
+			t.Errorf("line %d: time %q: %v", i, ts, err)
+		}
+		if !strings.Contains(ts, ".") {
+			t.Errorf("line %d: time %q without milliseconds", i, ts)
+		}
+		if !at.After(last) {
+			t.Errorf("line %d: time %v not after %v", i, at, last)
+		}
+		last = at
+		rates, ok := doc["rates"]
+		if !ok {
+			t.Fatalf("line %d has no rates: %s", i, l)
+		}
+		if i == 0 && rates != nil {
+			t.Errorf("first line: rates %v, want null", rates)
+		}
+		if i > 0 {
+			r, _ := rates.(map[string]any)
+			if r == nil || r["intervalSeconds"].(float64) <= 0 || r["cpuUsedCPUs"] != 0.0 || r["periods"] != 0.0 || r["throttledPeriods"] != 0.0 {
+				t.Errorf("line %d: rates %v, want zero rates over a positive interval", i, rates)
+			}
+		}
+	}
+}
+
+// checkNoBadNumbers fails on what a rate over a bad interval prints.
+func checkNoBadNumbers(t *testing.T, s string) {
+	t.Helper()
+	for _, bad := range []string{"Inf", "NaN", "of 0 periods", "-"} {
+		if bad == "-" {
+			// A negative number: "-" followed by a digit.
+			for i := 0; i+1 < len(s); i++ {
+				if s[i] == '-' && s[i+1] >= '0' && s[i+1] <= '9' && (i == 0 || s[i-1] == ' ') {
+					t.Errorf("negative number at %q", s[i:min(len(s), i+20)])
+					break
+				}
+			}
+			continue
+		}
+		if strings.Contains(s, bad) {
+			t.Errorf("output contains %q:\n%s", bad, s)
+		}
 	}
 }
 
@@ -388,6 +409,8 @@ func TestFormat(t *testing.T) {
 		{fmtPercent(25), "25%"},
 		{fmtPercent(4.25), "4.2%"},
 		{fmtPercent(0), "0%"},
+		{sanitize("a\x1b[2Jb\tc\xffd"), `a\x1b[2Jb\x09c\xffd`},
+		{sanitize("cpu,cpuacct · 1 CPU"), "cpu,cpuacct · 1 CPU"},
 	} {
 		if tt.got != tt.want {
 			t.Errorf("got %q, want %q", tt.got, tt.want)
@@ -395,6 +418,9 @@ func TestFormat(t *testing.T) {
 	}
 }
 
+// TestRates checks the rates of --watch, and that no interval, counter
+// reset or stalled counter gives Inf, NaN, a negative rate or "of 0
+// periods".
 func TestRates(t *testing.T) {
 	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	mk := func(at time.Time, usage float64, periods, throttled uint64, secs float64) *sample {
@@ -409,17 +435,64 @@ func TestRates(t *testing.T) {
 	if got, want := cpuUse(cur, prev), "using 1.5 CPUs (75% of limit) · throttled in 5 of 20 periods (25%), 0.5 s in the last 2 s"; got != want {
 		t.Errorf("cpuUse = %q, want %q", got, want)
 	}
-	// Usage from a cpuacct cgroup that is not the limited one.
-	apart := *cur
-	apart.usageDir = "/sys/fs/cgroup/cpuacct"
-	if got, want := cpuUse(&apart, prev), "using 1.5 CPUs (cgroup /sys/fs/cgroup/cpuacct) · throttled"; !strings.HasPrefix(got, want) {
-		t.Errorf("cpuUse = %q, want %q...", got, want)
+	r := computeRates(cur, prev)
+	if r.IntervalSeconds != 2 || *r.CPUUsedCPUs != 1.5 || *r.Periods != 20 || *r.ThrottledPeriods != 5 || *r.ThrottledSeconds != 0.5 {
+		t.Errorf("computeRates = %+v", r)
 	}
-	// A counter that went back (a new cgroup) gives no rate.
-	if got := cpuUse(mk(at.Add(4*time.Second), 1, 5, 0, 0), cur); got != "" {
-		t.Errorf("cpuUse after a reset = %q", got)
+	// Usage from a cpuacct cgroup that is not the limited one.
+	apart, pa := *cur, *prev
+	apart.usageDir, pa.usageDir = "/sys/fs/cgroup/cpuacct", "/sys/fs/cgroup/cpuacct"
+	if got, want := cpuUse(&apart, &pa), "using 1.5 CPUs (cgroup /sys/fs/cgroup/cpuacct) · throttled"; !strings.HasPrefix(got, want) {
+		t.Errorf("cpuUse = %q, want %q...", got, want)
 	}
 	if got, want := cpuUse(cur, nil), "used 13 s in total · throttled in 15 of 120 periods (12%), 1.5 s"; got != want {
 		t.Errorf("cpuUse without a previous sample = %q, want %q", got, want)
+	}
+
+	for _, tt := range []struct {
+		name      string
+		prev, cur *sample
+		want      string
+	}{
+		// A counter that went back (a new cgroup) gives no rate.
+		{"reset", cur, mk(at.Add(4*time.Second), 1, 5, 0, 0), ""},
+		{"usage reset only", prev, mk(at.Add(2*time.Second), 5, 120, 15, 1.5), "throttled in 5 of 20 periods (25%), 0.5 s in the last 2 s"},
+		{"throttled time reset", prev, mk(at.Add(2*time.Second), 13, 120, 15, 0.5), "using 1.5 CPUs (75% of limit) · throttled in 5 of 20 periods (25%) in the last 2 s"},
+		// Periods that do not advance: not throttled, never "of 0".
+		{"stalled", prev, mk(at.Add(2*time.Second), 10, 100, 10, 1), "using 0 CPUs (0% of limit) · not throttled in the last 2 s"},
+		{"throttled without periods", prev, mk(at.Add(2*time.Second), 10, 100, 12, 1), "using 0 CPUs (0% of limit)"},
+		// No time, or time going back: no rate at all.
+		{"zero interval", prev, mk(at, 13, 120, 15, 1.5), ""},
+		{"negative interval", prev, mk(at.Add(-time.Second), 13, 120, 15, 1.5), ""},
+		{"nanosecond", prev, mk(at.Add(time.Nanosecond), 10, 100, 10, 1), "using 0 CPUs (0% of limit) · not throttled in the last 0 ms"},
+	} {
+		got := cpuUse(tt.cur, tt.prev)
+		if got != tt.want {
+			t.Errorf("%s: cpuUse = %q, want %q", tt.name, got, tt.want)
+		}
+		checkNoBadNumbers(t, got)
+		rt := computeRates(tt.cur, tt.prev)
+		data, err := json.Marshal(rt)
+		if err != nil {
+			t.Errorf("%s: rates do not marshal: %v", tt.name, err)
+		}
+		checkNoBadNumbers(t, string(data))
+	}
+	// A limit of 0 (never from the Reader, but never divided by).
+	z := mk(at.Add(2*time.Second), 13, 120, 15, 1.5)
+	z.report.CPU.Limit = ptr(0.0)
+	checkNoBadNumbers(t, cpuUse(z, prev))
+}
+
+// TestOneShotInterrupted: a view whose context ends (SIGINT, SIGTERM)
+// prints nothing and exits 130.
+func TestOneShotInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, args := range [][]string{{"--root", "testdata/trees/k8s-v1-burstable"}, {"--root", "testdata/trees/k8s-v1-burstable", "--json"}} {
+		var out, errb bytes.Buffer
+		if code := runContext(ctx, args, &out, &errb); code != 130 || out.Len() != 0 || !strings.Contains(errb.String(), "interrupted") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want 130, nothing, \"interrupted\"", args, code, out.String(), errb.String())
+		}
 	}
 }

@@ -58,7 +58,7 @@ func TestPermissionDenied(t *testing.T) {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("%v: %v\nstdout %s\nstderr %s", cmd.Args, err, stdout.String(), stderr.String())
 	}
-	checkSchema(t, stdout.Bytes())
+	checkReport(t, stdout.Bytes())
 	var doc report
 	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
 		t.Fatal(err)
@@ -95,6 +95,8 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// copyTree copies a fixture tree: directories, regular files, and
+// symbolic links as links (filepath.Walk does not follow them).
 func copyTree(t *testing.T, src, dst string) {
 	t.Helper()
 	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
@@ -105,6 +107,13 @@ func copyTree(t *testing.T, src, dst string) {
 		target := filepath.Join(dst, rel)
 		if fi.IsDir() {
 			return os.MkdirAll(target, 0o755)
+		}
+		if fi.Mode()&os.ModeSymlink != 0 {
+			link, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(link, target)
 		}
 		copyFile(t, p, target, 0o644)
 		return nil

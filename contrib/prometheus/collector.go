@@ -2,13 +2,12 @@ package prometheus
 
 import (
 	"errors"
-	"io/fs"
 	"log/slog"
 	"math"
-	"os"
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 
 	prom "github.com/prometheus/client_golang/prometheus"
@@ -33,11 +32,11 @@ type config struct {
 }
 
 // WithRoot reads every file below dir instead of "/": a fixture tree or a
-// captured system (see cgroup.WithRoot). With a root other than "/" nothing
-// comes from the live process: the RIGHTSIZE_* Downward API variables are
-// read from <dir>/proc/self/environ, the CPUs the process may run on from
-// <dir>/proc/self/status and the environment (info metric) from the tree.
-// GOMAXPROCS and GOMEMLIMIT are always this process's.
+// captured system (runtimeinfo.WithRoot). With a root other than "/"
+// nothing comes from the live process: the RIGHTSIZE_* Downward API
+// variables are read from <dir>/proc/self/environ, the CPUs the process may
+// run on from <dir>/proc/self/status and the environment (info metric) from
+// the tree. GOMAXPROCS and GOMEMLIMIT are always this process's.
 func WithRoot(dir string) Option {
 	return optionFunc(func(c *config) { c.root = dir })
 }
@@ -59,274 +58,119 @@ func (c *config) log() *slog.Logger {
 }
 
 // Collector is a prometheus.Collector for the resources of the process's
-// container: limits, usage and throttling read from its cgroups, the
-// GOMAXPROCS and GOMEMLIMIT in force, and an info metric describing the
-// environment. Register it with a prometheus.Registerer; each scrape
-// re-reads the cgroup files through one open handle (pread into fixed
-// buffers, no rediscovery, no allocation for the reads themselves).
+// container: limits, requests, usage, throttling and pressure, the
+// process's share of the process table (zombies, children, threads, open
+// descriptors) and its zombie reaper, the memory pressure signals fired,
+// the GOMAXPROCS and GOMEMLIMIT in force, and an info metric describing
+// the environment. Register it with a prometheus.Registerer.
+//
+// It reads through one runtimeinfo.Reader, the reader behind rightsize's
+// own decisions, the rightsize command and rightsizeexpvar: every value it
+// exports is the one they see. Each scrape refreshes a snapshot the
+// collector owns through the Reader's open descriptors, allocating nothing
+// for the reads.
 //
 // A Collector is safe for concurrent use; concurrent scrapes are
-// serialised. Close releases the handle's descriptors.
+// serialised. Close releases the Reader's descriptors.
 type Collector struct {
-	cfg  config
-	fsys procfs.FS
-	live bool
+	cfg config
+	env detect.Env // detected once by the Reader
 
-	// Fixed at construction.
-	env      detect.Env
-	kube     bool
-	baseCPUs int // non-live root: Cpus_allowed_list count, else 0
-	envCPU   float64
-	envCPUR  float64
-	envMem   int64
-	envMemR  int64
-	hasEnv   [4]bool // CPU limit, CPU request, memory limit, memory request
-
-	mu        sync.Mutex
-	g         *cgroup.Group // nil outside Linux, after Close, or while discovery fails
-	supported bool
-	closed    bool
-	reopen    bool // rediscover before the next scrape
-	v         values
-	readErrs  uint64
-	lastErr   string
-}
-
-// values is one scrape's readings. It holds no pointers, so refreshing it
-// allocates nothing.
-type values struct {
-	cpuLimit, cpuRequest       float64
-	hasCPULimit, hasCPURequest bool
-	cpus                       int
-
-	memLimit, memHigh, memRequest          int64
-	hasMemLimit, hasMemHigh, hasMemRequest bool
-
-	pidsLimit    int64
-	hasPIDsLimit bool
-
-	st cgroup.Stats
-
+	mu         sync.Mutex
+	r          *runtimeinfo.Reader // nil after Close
+	snap       runtimeinfo.Snapshot
 	gomaxprocs int
 	gomemlimit int64
-
-	layout cgroup.Layout
+	readErrs   uint64
+	lastErr    string
 }
 
-// NewCollector discovers the process's cgroups (or those of the tree given
-// with WithRoot) and returns a collector that reads them on every scrape.
-// It fails when discovery fails on Linux. Outside Linux it succeeds: the
-// cgroup metrics are absent and GOMAXPROCS, GOMEMLIMIT, the CPUs the
-// process may run on and the info metric (cgroup_layout "none") remain.
+// NewCollector opens a runtimeinfo.Reader on the process's cgroups (or
+// those of the tree given with WithRoot), reading everything it offers
+// (runtimeinfo.FieldAll), and returns a collector that refreshes it on every
+// scrape. It fails only for an invalid option: what cannot be read (no
+// cgroup found, a file that vanished) is left out of each scrape, counted in
+// rightsize_read_errors_total and logged, and the Reader tries to discover
+// the cgroups again at the next scrape. Outside Linux the cgroup metrics
+// are absent and GOMAXPROCS, GOMEMLIMIT, the CPUs the process may run on,
+// the Downward API values and the info metric (cgroup_layout "none")
+// remain, with no read error.
 //
 // The environment (container, runtime, orchestrator, QoS class) and the
 // RIGHTSIZE_* Downward API variables are read once here: they do not
 // change while the process runs.
 func NewCollector(opts ...Option) (*Collector, error) {
-	cfg := config{root: procfs.DefaultRoot}
+	cfg := config{}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(&cfg)
 		}
 	}
-	c := &Collector{cfg: cfg, fsys: procfs.NewFS(cfg.root)}
-	c.live = c.fsys.IsLive()
-	g, err := cgroup.Open(cgroup.WithRoot(c.fsys.Root()))
-	switch {
-	case err == nil:
-		c.g, c.supported = g, true
-	case errors.Is(err, cgroup.ErrNotSupported):
-	default:
+	ropts := []runtimeinfo.Option{runtimeinfo.WithRoot(cfg.root), runtimeinfo.WithFields(runtimeinfo.FieldAll)}
+	if cfg.loggerSet {
+		ropts = append(ropts, runtimeinfo.WithLogger(cfg.logger))
+	}
+	r, err := runtimeinfo.NewReader(ropts...)
+	if err != nil {
 		return nil, err
 	}
-
-	if c.live {
-		c.env = detect.Environment()
-	} else {
-		c.env = detect.Detect(detect.WithRoot(c.fsys.Root()))
-	}
-	c.kube = c.env.Kubernetes != nil
-
-	var environ []string
-	if c.live {
-		environ = os.Environ()
-	} else {
-		environ, err = c.fsys.Environ("self")
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			cfg.log().Warn("rightsize/prometheus: cannot read the environment; Downward API values unused", "err", err)
-		}
-		if st, err := c.fsys.Status("self"); err == nil {
-			c.baseCPUs = st.CPUsAllowed
-		}
-	}
-	c.readEnv(environ)
-	return c, nil
+	return &Collector{cfg: cfg, r: r, env: r.Environment()}, nil
 }
 
-// readEnv takes the Downward API values: positive integers, as runtimeinfo
-// reads them.
-func (c *Collector) readEnv(environ []string) {
-	for i, name := range [...]string{
-		runtimeinfo.EnvCPULimitMillis, runtimeinfo.EnvCPURequestMillis,
-		runtimeinfo.EnvMemoryLimitBytes, runtimeinfo.EnvMemoryRequestBytes,
-	} {
-		s, ok := procfs.Getenv(environ, name)
-		if !ok || s == "" {
-			continue
-		}
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n <= 0 {
-			c.cfg.log().Warn("rightsize/prometheus: not a positive integer; ignored", "var", name, "value", s)
-			continue
-		}
-		c.hasEnv[i] = true
-		switch i {
-		case 0:
-			c.envCPU = float64(n) / 1000
-		case 1:
-			c.envCPUR = float64(n) / 1000
-		case 2:
-			c.envMem = n
-		case 3:
-			c.envMemR = n
-		}
-	}
-}
-
-// Close releases the cgroup handle. Scrapes after Close export the Go
-// runtime settings and the info metric only.
+// Close releases the Reader. Scrapes after Close export GOMAXPROCS,
+// GOMEMLIMIT, the info metric, the read error count and the memory
+// pressure signal counts only.
 func (c *Collector) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.closed = true
-	if c.g == nil {
+	if c.r == nil {
 		return nil
 	}
-	err := c.g.Close()
-	c.g = nil
+	err := c.r.Close()
+	c.r = nil
 	return err
 }
 
-// refresh reads every value into c.v. It must be called with c.mu held.
-// On a warm handle, when nothing fails and the process has not moved, it
-// allocates nothing. It returns the first failure (each names its file);
-// the values that could be read are filled all the same.
-func (c *Collector) refresh() error {
-	var first error
-	fail := func(err error) {
-		if first == nil {
-			first = err
+// refresh reads every value: the snapshot through the Reader, and the Go
+// runtime's settings. c.mu is held. When every read succeeds and the
+// process has not moved, it allocates nothing.
+func (c *Collector) refresh() {
+	c.gomaxprocs = runtime.GOMAXPROCS(0)
+	c.gomemlimit = debug.SetMemoryLimit(-1)
+	if c.r == nil {
+		return
+	}
+	_ = c.r.Read(&c.snap) // the errors are in c.snap.Errors
+	failed := false
+	for _, err := range c.snap.Errors {
+		if counted(err) {
+			failed = true
+			break
 		}
 	}
-	c.v = values{layout: cgroup.LayoutNone}
-	v := &c.v
-	v.gomaxprocs = runtime.GOMAXPROCS(0)
-	v.gomemlimit = debug.SetMemoryLimit(-1)
-
-	if c.supported && !c.closed {
-		if c.g != nil && !c.reopen {
-			if moved, err := c.g.Moved(); err != nil {
-				fail(err)
-			} else if moved {
-				c.reopen = true
-			}
-		}
-		if c.g == nil || c.reopen {
-			if c.g != nil {
-				c.g.Close()
-				c.g = nil
-			}
-			g, err := cgroup.Open(cgroup.WithRoot(c.fsys.Root()))
-			if err != nil {
-				fail(err)
-			} else {
-				c.g = g
-			}
-			c.reopen = false
-		}
-	}
-
-	v.cpus = c.baseCPUs
-	if c.live {
-		if n, ok := affinityCPUs(); ok {
-			v.cpus = n
-		}
-	}
-	if v.cpus <= 0 {
-		v.cpus = runtime.NumCPU()
-	}
-
-	if g := c.g; g != nil {
-		v.layout = g.Layout()
-		if l, ok, err := g.CPULimit(); err != nil {
-			fail(err)
-		} else if ok {
-			v.cpuLimit, v.hasCPULimit = l.CPUs, true
-		}
-		if c.kube {
-			// Outside Kubernetes cpu.shares / cpu.weight is a relative
-			// weight nobody asked for, not a request.
-			if r, ok, err := g.CPURequest(); err != nil {
-				fail(err)
-			} else if ok {
-				v.cpuRequest, v.hasCPURequest = r.CPUs(), true
-			}
-		}
-		if n, ok, err := g.CPUSetCPUs(); err != nil {
-			fail(err)
-		} else if ok && n > 0 && n < v.cpus {
-			v.cpus = n
-		}
-		if l, ok, err := g.MemoryLimit(); err != nil {
-			fail(err)
-		} else if ok {
-			v.memLimit, v.hasMemLimit = l.Bytes, true
-		}
-		if l, ok, err := g.MemoryHigh(); err != nil {
-			fail(err)
-		} else if ok {
-			v.memHigh, v.hasMemHigh = l.Bytes, true
-		}
-		if l, ok, err := g.PIDsLimit(); err != nil {
-			fail(err)
-		} else if ok {
-			v.pidsLimit, v.hasPIDsLimit = l.Max, true
-		}
-		if err := g.ReadStats(&v.st); err != nil {
-			fail(err)
-		}
-	}
-
-	// The Downward API fills in where the cgroup shows no limit or could
-	// not be read, as in runtimeinfo.Snapshot; a visible cgroup limit wins
-	// because the environment goes stale after an in-place resize.
-	if !v.hasCPULimit && c.hasEnv[0] {
-		v.cpuLimit, v.hasCPULimit = c.envCPU, true
-	}
-	if !v.hasCPURequest && c.hasEnv[1] {
-		v.cpuRequest, v.hasCPURequest = c.envCPUR, true
-	}
-	if !v.hasMemLimit && c.hasEnv[2] {
-		v.memLimit, v.hasMemLimit = c.envMem, true
-	}
-	if c.hasEnv[3] {
-		v.memRequest, v.hasMemRequest = c.envMemR, true
-	}
-
-	if first != nil {
+	if failed {
 		c.readErrs++
-		// Rediscover before the next scrape: the cgroup may have gone
-		// (the process was moved or its cgroup removed).
-		c.reopen = true
 	}
-	c.logOutcome(first)
-	return first
+	c.logOutcome(failed)
 }
 
-func (c *Collector) logOutcome(err error) {
+// counted reports whether a read error counts as one: outside Linux there
+// are no cgroups to read, which is no failure.
+func counted(err error) bool { return !errors.Is(err, cgroup.ErrNotSupported) }
+
+func (c *Collector) logOutcome(failed bool) {
 	switch {
-	case err != nil:
-		if msg := err.Error(); msg != c.lastErr {
+	case failed:
+		var b strings.Builder
+		for _, err := range c.snap.Errors {
+			if counted(err) {
+				if b.Len() > 0 {
+					b.WriteString("; ")
+				}
+				b.WriteString(err.Error())
+			}
+		}
+		if msg := b.String(); msg != c.lastErr {
 			c.lastErr = msg
 			if l := c.cfg.log(); l != nil {
 				l.Warn("rightsize/prometheus: cannot read a value; it is left out of the scrape", "err", msg)
@@ -349,63 +193,145 @@ func (c *Collector) Describe(ch chan<- *prom.Desc) {
 	}
 }
 
+// pressureResources pairs the pressure label values with the stats.
+var pressureResources = [3]string{"cpu", "memory", "io"}
+
 // Collect reads the current values and sends them.
 func (c *Collector) Collect(ch chan<- prom.Metric) {
 	c.mu.Lock()
-	_ = c.refresh() // logged and counted; the values read are sent
-	v := c.v
-	errs := c.readErrs
+	c.refresh()
+	open := c.r != nil
+	s := c.snap // its Errors are the Reader's to reuse: not read below
+	procs, memlimit, errs := c.gomaxprocs, c.gomemlimit, c.readErrs
 	c.mu.Unlock()
 
-	gauge := func(d *prom.Desc, x float64) { ch <- prom.MustNewConstMetric(d, prom.GaugeValue, x) }
-	counter := func(d *prom.Desc, x float64) { ch <- prom.MustNewConstMetric(d, prom.CounterValue, x) }
+	gauge := func(d *prom.Desc, x float64, labels ...string) {
+		ch <- prom.MustNewConstMetric(d, prom.GaugeValue, x, labels...)
+	}
+	counter := func(d *prom.Desc, x float64, labels ...string) {
+		ch <- prom.MustNewConstMetric(d, prom.CounterValue, x, labels...)
+	}
 
-	if v.hasCPULimit {
-		gauge(descCPULimit, v.cpuLimit)
+	layout := cgroup.LayoutNone
+	if open {
+		layout = s.Layout
+		c.collectSnapshot(&s, gauge, counter)
 	}
-	if v.hasCPURequest {
-		gauge(descCPURequest, v.cpuRequest)
+	gauge(descGOMAXPROCS, float64(procs))
+	if memlimit != math.MaxInt64 {
+		gauge(descGOMEMLIMIT, float64(memlimit))
 	}
-	gauge(descCPUsAllowed, float64(v.cpus))
-	if v.st.CPU.HasUsage {
-		counter(descCPUUsage, v.st.CPU.Usage.Seconds())
+	qos := ""
+	if c.env.HasKubernetes {
+		qos = string(c.env.Kubernetes.QOSClass)
 	}
-	if v.st.CPU.HasThrottling {
-		t := v.st.CPU.Throttling
+	gauge(descInfo, 1, strconv.FormatBool(c.env.Container), string(c.env.Runtime), string(c.env.Orchestrator), qos, string(layout))
+	counter(descReadErrors, float64(errs))
+	// This process's, whatever the root, and after Close too: every cause
+	// at every scrape, so that rate() and increase() see the first one.
+	for _, cause := range pressureCauses {
+		counter(descPressureSignals, float64(runtimeinfo.PressureSignals(cause)), string(cause))
+	}
+}
+
+type sendFunc func(d *prom.Desc, x float64, labels ...string)
+
+// collectSnapshot sends the values of a snapshot. Absent values send
+// nothing: "no limit" is no sample, never a magic number.
+func (c *Collector) collectSnapshot(s *runtimeinfo.Snapshot, gauge, counter sendFunc) {
+	if s.HasCPULimit {
+		gauge(descCPULimit, s.CPULimit.CPUs)
+	}
+	if s.HasCPURequest {
+		gauge(descCPURequest, s.CPURequest.CPUs)
+	}
+	if s.CPUs.N > 0 {
+		gauge(descCPUsAllowed, float64(s.CPUs.N))
+	}
+	st := &s.Stats
+	if st.CPU.HasUsage {
+		counter(descCPUUsage, st.CPU.Usage.Seconds())
+		elsewhere := 0.0
+		if s.CPUUsageElsewhere {
+			elsewhere = 1
+		}
+		gauge(descCPUUsageOtherCgroup, elsewhere)
+	}
+	if st.CPU.HasThrottling {
+		t := st.CPU.Throttling
 		counter(descCPUPeriods, float64(t.Periods))
 		counter(descCPUThrottledPeriods, float64(t.ThrottledPeriods))
 		counter(descCPUThrottledSeconds, t.ThrottledTime.Seconds())
 	}
-	if v.hasMemLimit {
-		gauge(descMemLimit, float64(v.memLimit))
+	if s.HasMemoryLimit {
+		gauge(descMemLimit, float64(s.MemoryLimit.Bytes))
 	}
-	if v.hasMemHigh {
-		gauge(descMemHigh, float64(v.memHigh))
+	if s.HasMemoryHigh {
+		gauge(descMemHigh, float64(s.MemoryHigh.Bytes))
 	}
-	if v.hasMemRequest {
-		gauge(descMemRequest, float64(v.memRequest))
+	if s.HasMemoryRequest {
+		gauge(descMemRequest, float64(s.MemoryRequest.Bytes))
 	}
-	if v.st.Memory.HasUsage {
-		gauge(descMemUsage, float64(v.st.Memory.Usage))
+	if st.Memory.HasUsage {
+		gauge(descMemUsage, float64(st.Memory.Usage))
 	}
-	if v.st.Memory.HasWorkingSet {
-		gauge(descMemWorkingSet, float64(v.st.Memory.WorkingSet))
+	if st.Memory.HasWorkingSet {
+		gauge(descMemWorkingSet, float64(st.Memory.WorkingSet))
 	}
-	if v.st.PIDs.HasCurrent {
-		gauge(descPIDsCurrent, float64(v.st.PIDs.Current))
+	if st.PIDs.HasCurrent {
+		gauge(descPIDsCurrent, float64(st.PIDs.Current))
 	}
-	if v.hasPIDsLimit {
-		gauge(descPIDsLimit, float64(v.pidsLimit))
+	if s.HasPIDsLimit {
+		gauge(descPIDsLimit, float64(s.PIDsLimit.N))
 	}
-	gauge(descGOMAXPROCS, float64(v.gomaxprocs))
-	if v.gomemlimit != math.MaxInt64 {
-		gauge(descGOMEMLIMIT, float64(v.gomemlimit))
+	p := &st.Pressure
+	scope := scopeContainer
+	if p.HostWide {
+		scope = scopeHost
 	}
-	qos := ""
-	if c.env.Kubernetes != nil {
-		qos = c.env.Kubernetes.QOSClass
+	for i, psi := range [3]*cgroup.PSI{&p.CPU, &p.Memory, &p.IO} {
+		if !([3]bool{p.HasCPU, p.HasMemory, p.HasIO})[i] {
+			continue
+		}
+		counter(descPressureStalled, psi.Some.Total.Seconds(), pressureResources[i], "some", scope)
+		if psi.HasFull {
+			counter(descPressureStalled, psi.Full.Total.Seconds(), pressureResources[i], "full", scope)
+		}
 	}
-	ch <- prom.MustNewConstMetric(descInfo, prom.GaugeValue, 1,
-		strconv.FormatBool(c.env.Container), c.env.Runtime, c.env.Orchestrator, qos, string(v.layout))
-	counter(descReadErrors, float64(errs))
+	collectProcesses(s, gauge, counter)
+}
+
+// collectProcesses sends the process table and the reaper's state. Each
+// value has its own Has flag: a part of the table that could not be read
+// (no children files and no /proc to scan, a captured tree without
+// limits) is absent alone.
+func collectProcesses(s *runtimeinfo.Snapshot, gauge, counter sendFunc) {
+	t := &s.ProcessTable
+	if t.HasProcesses {
+		gauge(descPIDNamespaceProcesses, float64(t.Processes))
+		gauge(descPIDNamespaceZombies, float64(t.Zombies))
+	}
+	if t.HasChildren {
+		gauge(descProcessChildren, float64(t.Children))
+		gauge(descProcessZombieChildren, float64(t.ZombieChildren))
+	}
+	if t.HasThreads {
+		gauge(descProcessThreads, float64(t.Threads))
+	}
+	if t.HasFDs {
+		gauge(descProcessOpenFDs, float64(t.FDs))
+	}
+	if t.HasFDLimit && t.FDLimit.Soft != procfs.Unlimited {
+		gauge(descProcessMaxFDs, float64(t.FDLimit.Soft))
+	}
+	// The Reader fills the reaper's state for the live process only: a
+	// captured tree has no reaper of this process's to show.
+	if r := &s.Reaper; r.Mode != "" {
+		active := 0.0
+		if r.Active {
+			active = 1
+		}
+		gauge(descReaperActive, active, r.Mode)
+		counter(descReaperReaped, float64(r.Reaped))
+	}
 }

@@ -10,7 +10,7 @@ import (
 )
 
 // copyTree copies a fixture tree into a temporary directory that a test
-// may change.
+// may change; symbolic links are copied as links.
 func copyTree(t *testing.T, src string) string {
 	t.Helper()
 	dst := t.TempDir()
@@ -24,6 +24,13 @@ func copyTree(t *testing.T, src string) string {
 		}
 		if d.IsDir() {
 			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		if d.Type()&fs.ModeSymlink != 0 { // proc/self -> 1, proc/1/fd/*
+			target, err := os.Readlink(path)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(target, filepath.Join(dst, rel))
 		}
 		b, err := os.ReadFile(path)
 		if err != nil {
@@ -55,4 +62,23 @@ func writeFile(t *testing.T, path, content string) {
 
 func newTextLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// createFile creates a file and its directories.
+func createFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// removeFile removes a file of a copied tree.
+func removeFile(t *testing.T, path string) {
+	t.Helper()
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -1,6 +1,10 @@
 package prometheus
 
-import prom "github.com/prometheus/client_golang/prometheus"
+import (
+	prom "github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rightsize/rightsize/runtimeinfo"
+)
 
 // Metric names. They follow the Prometheus conventions: base units
 // (seconds, bytes, cores), _total on counters, _info on the info metric.
@@ -9,6 +13,7 @@ const (
 	MetricCPURequest          = "rightsize_cpu_request_cores"
 	MetricCPUsAllowed         = "rightsize_cpus_allowed"
 	MetricCPUUsage            = "rightsize_cpu_usage_seconds_total"
+	MetricCPUUsageOtherCgroup = "rightsize_cpu_usage_other_cgroup"
 	MetricCPUPeriods          = "rightsize_cpu_periods_total"
 	MetricCPUThrottledPeriods = "rightsize_cpu_throttled_periods_total"
 	MetricCPUThrottledSeconds = "rightsize_cpu_throttled_seconds_total"
@@ -19,24 +24,70 @@ const (
 	MetricMemoryWorkingSet    = "rightsize_memory_working_set_bytes"
 	MetricPIDsCurrent         = "rightsize_pids_current"
 	MetricPIDsLimit           = "rightsize_pids_limit"
+	MetricPressureStalled     = "rightsize_pressure_stalled_seconds_total"
 	MetricGOMAXPROCS          = "rightsize_gomaxprocs"
 	MetricGOMEMLIMIT          = "rightsize_gomemlimit_bytes"
 	MetricInfo                = "rightsize_info"
 	MetricReadErrors          = "rightsize_read_errors_total"
+
+	// The process table (runtimeinfo.FieldProcesses): the PID namespace
+	// /proc shows, and this process's children, threads and descriptors.
+	MetricPIDNamespaceProcesses = "rightsize_pid_namespace_processes"
+	MetricPIDNamespaceZombies   = "rightsize_pid_namespace_zombies"
+	MetricProcessChildren       = "rightsize_process_children"
+	MetricProcessZombieChildren = "rightsize_process_zombie_children"
+	MetricProcessThreads        = "rightsize_process_threads"
+	MetricProcessOpenFDs        = "rightsize_process_open_fds"
+	MetricProcessMaxFDs         = "rightsize_process_max_fds"
+	// The zombie reaper (package reaper) of this process.
+	MetricReaperActive = "rightsize_reaper_active"
+	MetricReaperReaped = "rightsize_reaper_reaped_total"
+	// Memory pressure signals begun in this process
+	// (runtimeinfo.PressureSignals).
+	MetricMemoryPressureSignals = "rightsize_memory_pressure_signals_total"
 )
 
 // infoLabels are the labels of rightsize_info, in order.
 var infoLabels = []string{"container", "runtime", "orchestrator", "qos_class", "cgroup_layout"}
 
+// pressureLabels are the labels of rightsize_pressure_stalled_seconds_total,
+// in order: resource ("cpu", "memory", "io"), kind ("some", "full") and
+// scope (scopeContainer or scopeHost).
+var pressureLabels = []string{"resource", "kind", "scope"}
+
+// reaperLabels are the labels of rightsize_reaper_active: the reaper's
+// mode ("off", "orphans", "all").
+var reaperLabels = []string{"mode"}
+
+// pressureSignalLabels are the labels of
+// rightsize_memory_pressure_signals_total: the cause, one of
+// pressureCauses.
+var pressureSignalLabels = []string{"cause"}
+
+// pressureCauses are the values of the cause label, every one exported at
+// every scrape.
+var pressureCauses = runtimeinfo.PressureCauses()
+
+// The values of the pressure metric's scope label.
+const (
+	// scopeContainer: the process's own cgroup v2 pressure files.
+	scopeContainer = "container"
+	// scopeHost: every task on the host (/proc/pressure, or the root of
+	// the v2 hierarchy where the process has no v2 cgroup of its own).
+	scopeHost = "host"
+)
+
 var (
 	descCPULimit = prom.NewDesc(MetricCPULimit,
 		"Effective CPU limit in cores: the smallest CFS quota/period over the process's cgroup and its ancestors, or RIGHTSIZE_CPU_LIMIT_MILLIS where the cgroup shows none. Absent without a limit.", nil, nil)
 	descCPURequest = prom.NewDesc(MetricCPURequest,
-		"CPU request in cores: in Kubernetes recovered from cpu.shares or cpu.weight (approximate on cgroup v2), else RIGHTSIZE_CPU_REQUEST_MILLIS. Absent when unknown.", nil, nil)
+		"CPU request in cores: in Kubernetes recovered from the kubelet's cpu.shares or cpu.weight of the process's cgroup (approximate on cgroup v2), else RIGHTSIZE_CPU_REQUEST_MILLIS; outside Kubernetes a cgroup weight is no request. Absent when unknown.", nil, nil)
 	descCPUsAllowed = prom.NewDesc(MetricCPUsAllowed,
 		"Number of CPUs the process may run on: its affinity mask, bounded by the cgroup cpuset.", nil, nil)
 	descCPUUsage = prom.NewDesc(MetricCPUUsage,
 		"CPU time consumed by the process's cgroup (cpuacct.usage or cpu.stat usage_usec), in seconds.", nil, nil)
+	descCPUUsageOtherCgroup = prom.NewDesc(MetricCPUUsageOtherCgroup,
+		"1 when "+MetricCPUUsage+" is read from another cgroup than the one whose CPU limit applies (cgroup v1 with the cpu and cpuacct controllers mounted apart and the process in different cgroups of the two): usage and limit then cover different sets of tasks. 0 otherwise. Present with the usage.", nil, nil)
 	descCPUPeriods = prom.NewDesc(MetricCPUPeriods,
 		"CFS enforcement periods that elapsed with runnable tasks in the process's cgroup (cpu.stat nr_periods).", nil, nil)
 	descCPUThrottledPeriods = prom.NewDesc(MetricCPUThrottledPeriods,
@@ -57,19 +108,44 @@ var (
 		"Number of tasks (threads) in the process's cgroup and its descendants (pids.current).", nil, nil)
 	descPIDsLimit = prom.NewDesc(MetricPIDsLimit,
 		"Smallest pids.max over the process's cgroup and its ancestors. Absent without a limit.", nil, nil)
+	descPressureStalled = prom.NewDesc(MetricPressureStalled,
+		"Total time in which some (kind=some) or all (kind=full) non-idle tasks stalled on the resource (the PSI total of cpu.pressure, memory.pressure or io.pressure), in seconds. scope=container: the process's cgroup v2; scope=host: every task on the host (/proc/pressure, or the root of the v2 hierarchy). Absent without PSI.", pressureLabels, nil)
+	descPIDNamespaceProcesses = prom.NewDesc(MetricPIDNamespaceProcesses,
+		"Processes in the PID namespace that /proc shows: the container's own, or the host's outside a container (under WithRoot, the captured tree's). Each holds a PID until it is reaped.", nil, nil)
+	descPIDNamespaceZombies = prom.NewDesc(MetricPIDNamespaceZombies,
+		"Processes of the PID namespace (as "+MetricPIDNamespaceProcesses+") that have exited and wait to be reaped by their parent. Each counts in pids.current; in a container without an init they are orphans that only PID 1 can reap.", nil, nil)
+	descProcessChildren = prom.NewDesc(MetricProcessChildren,
+		"Children of this process (under WithRoot, of the captured process); for PID 1 they include the orphans it adopted.", nil, nil)
+	descProcessZombieChildren = prom.NewDesc(MetricProcessZombieChildren,
+		"Children of this process (under WithRoot, of the captured process) that have exited and wait to be reaped by it.", nil, nil)
+	descProcessThreads = prom.NewDesc(MetricProcessThreads,
+		"Threads of this process (under WithRoot, of the captured process); each counts in pids.current.", nil, nil)
+	descProcessOpenFDs = prom.NewDesc(MetricProcessOpenFDs,
+		"Open file descriptors of this process (under WithRoot, of the captured process), the four /proc directories the collector keeps open to count them left out (process_open_fds of the process collector counts them, and the one it opens).", nil, nil)
+	descProcessMaxFDs = prom.NewDesc(MetricProcessMaxFDs,
+		"Soft RLIMIT_NOFILE of this process (under WithRoot, the captured process's \"Max open files\"): a descriptor can be opened while "+MetricProcessOpenFDs+" is below it. Absent when unlimited.", nil, nil)
+	descReaperActive = prom.NewDesc(MetricReaperActive,
+		"1 when this process reaps orphaned zombies (package reaper, started by the blank import in PID 1 of a container), else 0; label mode: off, orphans or all. Absent under WithRoot.", reaperLabels, nil)
+	descReaperReaped = prom.NewDesc(MetricReaperReaped,
+		"Zombie processes reaped by this process's reaper. Absent under WithRoot.", nil, nil)
+	descPressureSignals = prom.NewDesc(MetricMemoryPressureSignals,
+		"Memory pressure signals that began in this process (runtimeinfo.PressureSignals, from every watcher), by cause: working-set (the working set crossed a share of the limit), high (memory.events high grew), max (memory.events max or memory.failcnt grew), psi (memory some avg10 crossed a threshold). Always this process's, under WithRoot too.", pressureSignalLabels, nil)
 	descGOMAXPROCS = prom.NewDesc(MetricGOMAXPROCS,
-		"GOMAXPROCS in force in this process.", nil, nil)
+		"GOMAXPROCS in force in this process (the same as the Go collector's go_sched_gomaxprocs_threads).", nil, nil)
 	descGOMEMLIMIT = prom.NewDesc(MetricGOMEMLIMIT,
-		"GOMEMLIMIT (the Go runtime's soft memory limit) in force in this process. Absent when there is none.", nil, nil)
+		"GOMEMLIMIT (the Go runtime's soft memory limit) in force in this process. Absent when there is none (where the Go collector's go_gc_gomemlimit_bytes shows math.MaxInt64).", nil, nil)
 	descInfo = prom.NewDesc(MetricInfo,
 		"Environment of the process as rightsize detects it; the value is always 1.", infoLabels, nil)
 	descReadErrors = prom.NewDesc(MetricReadErrors,
 		"Scrapes in which one or more values could not be read (those values were left out).", nil, nil)
 
 	allDescs = []*prom.Desc{
-		descCPULimit, descCPURequest, descCPUsAllowed, descCPUUsage, descCPUPeriods,
-		descCPUThrottledPeriods, descCPUThrottledSeconds, descMemLimit, descMemHigh,
-		descMemRequest, descMemUsage, descMemWorkingSet, descPIDsCurrent, descPIDsLimit,
+		descCPULimit, descCPURequest, descCPUsAllowed, descCPUUsage, descCPUUsageOtherCgroup,
+		descCPUPeriods, descCPUThrottledPeriods, descCPUThrottledSeconds, descMemLimit,
+		descMemHigh, descMemRequest, descMemUsage, descMemWorkingSet, descPIDsCurrent,
+		descPIDsLimit, descPressureStalled, descPIDNamespaceProcesses, descPIDNamespaceZombies,
+		descProcessChildren, descProcessZombieChildren, descProcessThreads, descProcessOpenFDs,
+		descProcessMaxFDs, descReaperActive, descReaperReaped, descPressureSignals,
 		descGOMAXPROCS, descGOMEMLIMIT, descInfo, descReadErrors,
 	}
 )

@@ -2,6 +2,8 @@ module github.com/rightsize/rightsize/examples/kubernetes
 
 go 1.22.0
 
+// Local development builds against the modules in this repository; the
+// requires below name released versions (see RELEASING.md).
 replace (
 	github.com/rightsize/rightsize => ../..
 	github.com/rightsize/rightsize/contrib/prometheus => ../../contrib/prometheus
@@ -9,8 +11,8 @@ replace (
 
 require (
 	github.com/prometheus/client_golang v1.22.0
-	github.com/rightsize/rightsize v0.0.0-00010101000000-000000000000
-	github.com/rightsize/rightsize/contrib/prometheus v0.0.0-00010101000000-000000000000
+	github.com/rightsize/rightsize v1.0.0
+	github.com/rightsize/rightsize/contrib/prometheus v1.0.0
 	k8s.io/api v0.31.14
 	k8s.io/apimachinery v0.31.14
 	sigs.k8s.io/yaml v1.4.0

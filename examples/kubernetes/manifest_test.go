@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -22,6 +24,7 @@ import (
 
 	rsprom "github.com/rightsize/rightsize/contrib/prometheus"
 	"github.com/rightsize/rightsize/procfs"
+	"github.com/rightsize/rightsize/rightsizeexpvar"
 	"github.com/rightsize/rightsize/runtimeinfo"
 )
 
@@ -226,36 +229,42 @@ func TestFixtureMatchesManifest(t *testing.T) {
 		}
 	}
 
-	snap, err := runtimeinfo.Read(runtimeinfo.WithRoot(podFixture))
+	res, err := runtimeinfo.Recommend(runtimeinfo.WithRoot(podFixture), runtimeinfo.WithFields(runtimeinfo.FieldAll))
 	if err != nil {
 		t.Fatal(err)
 	}
+	snap := res.Snapshot
 	limCPU := c.Resources.Limits.Cpu().MilliValue()
-	if snap.CPULimit == nil || snap.CPULimit.MilliCPU != limCPU || snap.CPULimit.Source.Kind != runtimeinfo.SourceCgroup {
+	if !snap.HasCPULimit || snap.CPULimit.MilliCPU() != limCPU || snap.CPULimit.Source.Kind != runtimeinfo.SourceCgroup {
 		t.Errorf("CPU limit %+v, want %dm from the cgroup", snap.CPULimit, limCPU)
 	}
 	limMem := c.Resources.Limits.Memory().Value()
-	if snap.MemoryLimit == nil || snap.MemoryLimit.Bytes != limMem || snap.MemoryLimit.Source.Kind != runtimeinfo.SourceCgroup {
+	if !snap.HasMemoryLimit || snap.MemoryLimit.Bytes != limMem || snap.MemoryLimit.Source.Kind != runtimeinfo.SourceCgroup {
 		t.Errorf("memory limit %+v, want %d from the cgroup", snap.MemoryLimit, limMem)
 	}
-	// cpu.weight carries the request only approximately (shares -> weight).
+	// In Kubernetes the request is the kubelet's cpu.weight, which carries
+	// it only approximately (shares -> weight).
 	reqCPU := c.Resources.Requests.Cpu().MilliValue()
-	if snap.CPURequest == nil || snap.CPURequest.MilliCPU < reqCPU*95/100 || snap.CPURequest.MilliCPU > reqCPU*105/100 {
+	if m := snap.CPURequest.MilliCPU(); !snap.HasCPURequest || !snap.CPURequest.Approx || m < reqCPU*95/100 || m > reqCPU*105/100 {
 		t.Errorf("CPU request %+v, want about %dm", snap.CPURequest, reqCPU)
 	}
+	reqMem := c.Resources.Requests.Memory().Value()
+	if !snap.HasMemoryRequest || snap.MemoryRequest.Bytes != reqMem {
+		t.Errorf("memory request %+v, want %d", snap.MemoryRequest, reqMem)
+	}
 
-	procs := runtimeinfo.Procs(runtimeinfo.DefaultCPUPolicy, runtimeinfo.DefaultMinProcs, runtimeinfo.ProcsInput{
-		Limit: runtimeinfo.CPUQuota{Quota: snap.CPULimit.Quota, Period: snap.CPULimit.Period}, HasLimit: true,
-		CPUs: int(snap.CPUs.N),
-	})
-	memlimit := runtimeinfo.MemoryLimit(limMem, runtimeinfo.DefaultMemoryRatio, 0)
+	// What rightsize sets for this pod with the defaults.
+	if !res.GOMAXPROCS.HasWant || !res.GOMEMLIMIT.HasWant {
+		t.Fatalf("no decision: %+v, %+v", res.GOMAXPROCS, res.GOMEMLIMIT)
+	}
+	procs, memlimit := res.GOMAXPROCS.Want, res.GOMEMLIMIT.Want
 	readme, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range []string{
-		"GOMAXPROCS " + strconv.Itoa(procs),
-		"rightsize_gomaxprocs " + strconv.Itoa(procs),
+		"GOMAXPROCS " + strconv.FormatInt(procs, 10),
+		"rightsize_gomaxprocs " + strconv.FormatInt(procs, 10),
 		"rightsize_gomemlimit_bytes " + strconv.FormatFloat(float64(memlimit), 'g', -1, 64),
 	} {
 		if !strings.Contains(string(readme), s) {
@@ -426,6 +435,64 @@ func TestSelectorsAndDisruptionBudget(t *testing.T) {
 	for _, p := range m.service.Spec.Ports {
 		if !portOf(c, p.TargetPort) {
 			t.Errorf("Service port %s: targetPort %s is not a container port", p.Name, p.TargetPort.String())
+		}
+	}
+}
+
+var runs atomic.Int64
+
+// The two exporters the service serves agree on the pod's fixture: the
+// Prometheus collector's samples and the expvar JSON carry the same values.
+func TestExportersAgree(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("cgroup readers exist on Linux only")
+	}
+	// A name of its own per run (-count=N runs in one process; expvar has
+	// no unpublish).
+	name := "rightsize_pod_fixture_" + strconv.FormatInt(runs.Add(1), 10)
+	if err := rightsizeexpvar.Publish(name, runtimeinfo.WithRoot(podFixture)); err != nil {
+		t.Fatal(err)
+	}
+	s, err := newServer(rsprom.WithRoot(podFixture), rsprom.WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	h := s.handler()
+	body := func(path string) []byte {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		if rec.Code != http.StatusOK {
+			t.Fatalf("GET %s: %d", path, rec.Code)
+		}
+		b, _ := io.ReadAll(rec.Body)
+		return b
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(body(pathVars), &all); err != nil {
+		t.Fatal(err)
+	}
+	var vars rightsizeexpvar.Vars
+	if err := json.Unmarshal(all[name], &vars); err != nil {
+		t.Fatal(err)
+	}
+	v := vars.Snapshot
+	if v.CPULimit == nil || v.CPURequest == nil || v.MemoryLimit == nil || v.MemoryRequest == nil || v.Usage.Pressure.CPU == nil {
+		t.Fatalf("expvar snapshot lacks values: %+v", v)
+	}
+	metrics := body(pathMetrics)
+	for _, want := range []string{
+		"rightsize_cpu_limit_cores " + strconv.FormatFloat(v.CPULimit.Cores, 'g', -1, 64),
+		"rightsize_cpu_request_cores " + strconv.FormatFloat(v.CPURequest.Cores, 'g', -1, 64),
+		"rightsize_cpus_allowed " + strconv.FormatInt(v.CPUs.Count, 10),
+		"rightsize_memory_limit_bytes " + strconv.FormatFloat(float64(v.MemoryLimit.Bytes), 'g', -1, 64),
+		"rightsize_memory_request_bytes " + strconv.FormatFloat(float64(v.MemoryRequest.Bytes), 'g', -1, 64),
+		`rightsize_pressure_stalled_seconds_total{kind="some",resource="cpu",scope="` + v.Usage.Pressure.Scope + `"} ` +
+			strconv.FormatFloat(v.Usage.Pressure.CPU.Some.TotalSeconds, 'g', -1, 64),
+		`qos_class="` + vars.Environment.Kubernetes.QOSClass + `"`,
+	} {
+		if !bytes.Contains(metrics, []byte(want)) {
+			t.Errorf("/metrics has no %q (the expvar value)", want)
 		}
 	}
 }

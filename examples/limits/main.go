@@ -44,22 +44,25 @@ func main() {
 		}
 	}
 	cpu, ok, err := g.CPULimit()
-	show("cpu limit", ok, err, fmt.Sprintf("%.2f CPUs (%d/%d in %s/%s)", cpu.CPUs, cpu.Quota, cpu.Period, cpu.Dir, cpu.File))
+	show("cpu limit", ok, err, fmt.Sprintf("%.2f CPUs (%v per %v, %s)", cpu.CPUs, cpu.Quota, cpu.Period, cpu.Path))
 	req, ok, err := g.CPURequest()
-	show("cpu weight", ok, err, fmt.Sprintf("%dm request (shares %d, weight %d, approx %v)", req.MilliCPU, req.Shares, req.Weight, req.Approx))
-	n, ok, err := g.CPUSetCPUs()
-	show("cpuset", ok, err, fmt.Sprintf("%d CPUs", n))
+	show("cpu weight", ok, err, fmt.Sprintf("%dm if a Kubernetes request (shares %d, weight %d, approx %v, %s)", req.MilliCPU, req.Shares, req.Weight, req.Approx, req.Path))
+	set, ok, err := g.CPUSetCPUs()
+	show("cpuset", ok, err, fmt.Sprintf("%d CPUs (%s)", set.CPUs, set.Path))
 	mem, ok, err := g.MemoryLimit()
-	show("memory limit", ok, err, fmt.Sprintf("%d bytes (%s/%s)", mem.Bytes, mem.Dir, mem.File))
+	if mem.Key != "" {
+		mem.Path += " " + mem.Key // a key of memory.stat
+	}
+	show("memory limit", ok, err, fmt.Sprintf("%d bytes (%s)", mem.Bytes, mem.Path))
 	high, ok, err := g.MemoryHigh()
-	show("memory high", ok, err, fmt.Sprintf("%d bytes (%s)", high.Bytes, high.Dir))
+	show("memory high", ok, err, fmt.Sprintf("%d bytes (%s)", high.Bytes, high.Path))
 	swap, ok, err := g.SwapLimit()
-	show("swap limit", ok, err, fmt.Sprintf("%d bytes", swap))
+	show("swap limit", ok, err, fmt.Sprintf("%d bytes (%s)", swap.Bytes, swap.Path))
 	pids, ok, err := g.PIDsLimit()
-	show("pids limit", ok, err, fmt.Sprintf("%d (%s)", pids.Max, pids.Dir))
+	show("pids limit", ok, err, fmt.Sprintf("%d (%s)", pids.Max, pids.Path))
 
 	var st cgroup.Stats
-	if err := g.ReadStats(&st); err != nil {
+	if err := g.ReadStats(&st, cgroup.StatsAll); err != nil {
 		fmt.Println("stats error:", err)
 	}
 	if st.CPU.HasUsage {
@@ -72,10 +75,17 @@ func main() {
 	if st.Memory.HasUsage {
 		fmt.Printf("memory usage: %d bytes (working set %d, peak %d)\n", st.Memory.Usage, st.Memory.WorkingSet, st.Memory.Peak)
 	}
+	if st.Memory.HasEvents {
+		fmt.Printf("oom kills:    %d\n", st.Memory.Events.OOMKill)
+	}
 	if st.PIDs.HasCurrent {
 		fmt.Printf("pids:         %d\n", st.PIDs.Current)
 	}
 	if st.Pressure.HasCPU {
-		fmt.Printf("cpu pressure: some avg10=%.2f\n", st.Pressure.CPU.Some.Avg10)
+		scope := "this cgroup"
+		if st.Pressure.HostWide {
+			scope = "the whole host"
+		}
+		fmt.Printf("cpu pressure: some avg10=%.2f%% (%s)\n", st.Pressure.CPU.Some.Avg10, scope)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -163,9 +164,10 @@ func wantNull[T any](t *testing.T, what string, got *T) {
 	}
 }
 
-// memLimit is the GOMEMLIMIT the default policy gives for a limit.
+// memLimit is the GOMEMLIMIT the default policy gives for a limit:
+// DefaultMemoryRatio × limit, rounded down.
 func memLimit(limit int64) int64 {
-	return runtimeinfo.MemoryLimit(limit, runtimeinfo.DefaultMemoryRatio, 0)
+	return int64(math.Floor(float64(limit) * runtimeinfo.DefaultMemoryRatio))
 }
 
 // 0.9 × 256 MiB.

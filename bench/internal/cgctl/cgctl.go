@@ -569,7 +569,38 @@ type MemStat struct {
 	OOMKill uint64
 	// Failcnt (v1) / max events (v2): how often usage hit the limit.
 	Failcnt uint64
+	// From memory.stat: anonymous memory (v1 total_rss, v2 anon), kernel
+	// memory (v2 kernel; 0 on v1), and inactive page cache (v1
+	// total_inactive_file, v2 inactive_file): the working set is Usage
+	// minus InactiveFile. File is the page cache (v1 total_cache, v2
+	// file), shmem included.
+	Anon, Kernel, InactiveFile, File int64
+	// Sock is the memory of network transmission buffers (v2 sock; 0 on
+	// v1), charged to the cgroup but not part of Kernel.
+	Sock int64
 }
+
+// readMemStat fills the memory.stat values of st.
+func (g *Group) readMemStat(st *MemStat) error {
+	return readKeyed(filepath.Join(g.Memory, "memory.stat"), func(k string, v uint64) {
+		switch {
+		case g.V2 && k == "anon", !g.V2 && k == "total_rss":
+			st.Anon = int64(v)
+		case g.V2 && k == "kernel":
+			st.Kernel = int64(v)
+		case g.V2 && k == "inactive_file", !g.V2 && k == "total_inactive_file":
+			st.InactiveFile = int64(v)
+		case g.V2 && k == "file", !g.V2 && k == "total_cache":
+			st.File = int64(v)
+		case g.V2 && k == "sock":
+			st.Sock = int64(v)
+		}
+	})
+}
+
+// WorkingSet is Usage minus the inactive page cache, what the kubelet
+// evicts on.
+func (st MemStat) WorkingSet() int64 { return max(st.Usage-st.InactiveFile, 0) }
 
 // ReadMem reads the memory counters.
 func (g *Group) ReadMem() (MemStat, error) {
@@ -590,7 +621,10 @@ func (g *Group) ReadMem() (MemStat, error) {
 				st.Failcnt = v
 			}
 		})
-		return st, err
+		if err != nil {
+			return st, err
+		}
+		return st, g.readMemStat(&st)
 	}
 	if st.Usage, err = readInt(filepath.Join(g.Memory, "memory.usage_in_bytes")); err != nil {
 		return st, err
@@ -606,14 +640,18 @@ func (g *Group) ReadMem() (MemStat, error) {
 			st.OOMKill = v
 		}
 	})
-	return st, err
+	if err != nil {
+		return st, err
+	}
+	return st, g.readMemStat(&st)
 }
 
-// Start starts cmd inside g: the command runs under /bin/sh, which waits
-// on a pipe until its PID has been written to every cgroup.procs and then
-// execs the real program, so the program's first instruction (and the Go
-// runtime's start-up, which reads the CPU limit) already runs in g. cmd's
-// Stdin must be nil. The process is registered for CleanupAll; call
+// Start starts cmd inside g, so that the program's first instruction (and
+// the Go runtime's start-up, which reads the CPU limit) already runs in g.
+// On v1 the command runs under /bin/sh, which waits on a pipe until its PID
+// has been written to every cgroup.procs and then execs the real program;
+// on v2 it is started in g directly (CLONE_INTO_CGROUP). cmd's Stdin must be
+// nil. The process is registered for CleanupAll; call
 // Forget after waiting for it.
 func (g *Group) Start(cmd *exec.Cmd) error {
 	if cmd.Stdin != nil {
@@ -625,6 +663,9 @@ func (g *Group) Start(cmd *exec.Cmd) error {
 	path := cmd.Path
 	if cmd.Err != nil {
 		return cmd.Err
+	}
+	if g.V2 {
+		return g.startV2(cmd)
 	}
 	args := append([]string{"/bin/sh", "-c", `read -r _ && exec "$0" "$@"`, path}, cmd.Args[1:]...)
 	cmd.Path = "/bin/sh"
@@ -662,6 +703,27 @@ func (g *Group) Start(cmd *exec.Cmd) error {
 		Forget(cmd.Process)
 		return fmt.Errorf("releasing the process: %w", err)
 	}
+	return nil
+}
+
+// startV2 starts cmd directly inside g with CLONE_INTO_CGROUP (Linux 5.7+),
+// which needs no shell (the qemu guest has none).
+func (g *Group) startV2(cmd *exec.Cmd) error {
+	dir, err := os.Open(g.CPU)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid = true
+	cmd.SysProcAttr.UseCgroupFD = true
+	cmd.SysProcAttr.CgroupFD = int(dir.Fd())
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting %s in %s: %w", cmd.Path, g.CPU, err)
+	}
+	registerProc(cmd.Process)
 	return nil
 }
 

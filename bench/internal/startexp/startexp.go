@@ -27,6 +27,9 @@ import (
 
 // Config is one invocation.
 type Config struct {
+	// Program is the directory of the program measured: "tiny" (an empty
+	// main) or "web" (imports net/http, encoding/json and log/slog).
+	Program      string
 	N, InitTrace int
 	Variants     []string // none first
 	// Limited also runs inside a child cgroup with Quota CPUs and MemLimit
@@ -88,7 +91,11 @@ func Execute(ctx context.Context, cfg Config) (*Results, error) {
 	bins := map[string]string{}
 	var order []string
 	for _, v := range cfg.Variants {
-		b, err := variant.Build(ctx, cfg.ModDir, "./tiny", v, dir)
+		prog := cfg.Program
+		if prog == "" {
+			prog = "tiny"
+		}
+		b, err := variant.Build(ctx, cfg.ModDir, "./"+prog, v, dir)
 		if err != nil {
 			cfg.logf("build failed: %v", err)
 			res.BuildErrors[v] = err.Error()
@@ -215,7 +222,11 @@ func (res *Results) Markdown() string {
 	fmt.Fprintf(&md, "- host: %s\n", res.Host)
 	fmt.Fprintf(&md, "- started %s, took %v\n", res.Started.Format(time.RFC3339), res.Finished.Sub(res.Started).Round(time.Second))
 	fmt.Fprintf(&md, "- command: `%s`\n", strings.Join(res.Args, " "))
-	fmt.Fprintf(&md, "- an empty `main` built with and without the import; %d starts of each, interleaved in shuffled order; wall time from fork to wait; init time from %d runs with GODEBUG=inittrace=1\n\n", res.Config.N, res.Config.InitTrace)
+	what := "an empty `main`"
+	if res.Config.Program == "web" {
+		what = "a program that imports net/http, encoding/json and log/slog (bench/web)"
+	}
+	fmt.Fprintf(&md, "- %s built with and without the import; %d starts of each, interleaved in shuffled order; wall time from fork to wait; init time from %d runs with GODEBUG=inittrace=1\n\n", what, res.Config.N, res.Config.InitTrace)
 	for v, e := range res.BuildErrors {
 		fmt.Fprintf(&md, "- variant %s did not build: `%s`\n\n", v, strings.SplitN(e, "\n", 2)[0])
 	}

@@ -46,7 +46,32 @@ type Stats struct {
 	HeapGoal   uint64  `json:"heap_goal"`
 	MemTotal   uint64  `json:"mem_total"`
 	MaxRSS     int64   `json:"max_rss_kb"`
-	Cache      int     `json:"cache_bytes"`
+	Released   uint64  `json:"released"`
+	// LimiterCycle: the GC cycle the GC CPU limiter was last enabled in.
+	LimiterCycle uint64 `json:"limiter_cycle"`
+	Cache        int    `json:"cache_bytes"`
+}
+
+// Held is the memory the Go runtime holds: mapped, not returned.
+func (s *Stats) Held() int64 {
+	if s.Released > s.MemTotal {
+		return 0
+	}
+	return int64(s.MemTotal - s.Released)
+}
+
+// Event is an "EVENT <json>" line of the service (memory pressure signals,
+// the cache dropped), with the time it was read.
+type Event struct {
+	T          float64 `json:"t"` // seconds since the service started, its clock
+	Kind       string  `json:"kind"`
+	Cause      string  `json:"cause,omitempty"`
+	Active     bool    `json:"active,omitempty"`
+	WorkingSet int64   `json:"ws,omitempty"`
+	Limit      int64   `json:"limit,omitempty"`
+	Cache      int     `json:"cache,omitempty"`
+	// At is when the line was read here.
+	At time.Time `json:"-"`
 }
 
 // Server is a running service.
@@ -57,7 +82,9 @@ type Server struct {
 
 	mu       sync.Mutex
 	last     *Stats
+	lastAt   time.Time
 	first    *Stats
+	events   []Event
 	stderr   []string
 	exited   chan struct{}
 	state    error
@@ -103,11 +130,19 @@ func Start(host *cgctl.Host, spec cgctl.Spec, bin string, args, env []string, ti
 				if json.Unmarshal([]byte(line[6:]), &r) == nil {
 					ready <- r
 				}
+			case strings.HasPrefix(line, "EVENT "):
+				var ev Event
+				if json.Unmarshal([]byte(line[6:]), &ev) == nil {
+					ev.At = time.Now()
+					s.mu.Lock()
+					s.events = append(s.events, ev)
+					s.mu.Unlock()
+				}
 			case strings.HasPrefix(line, "STATS "):
 				var st Stats
 				if json.Unmarshal([]byte(line[6:]), &st) == nil {
 					s.mu.Lock()
-					s.last = &st
+					s.last, s.lastAt = &st, time.Now()
 					if s.first == nil {
 						s.first = &st
 					}
@@ -177,6 +212,20 @@ func (s *Server) LastStats() *Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.last
+}
+
+// LastStatsAt is the last STATS line and when it was read.
+func (s *Server) LastStatsAt() (*Stats, time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last, s.lastAt
+}
+
+// Events returns the EVENT lines read so far.
+func (s *Server) Events() []Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Event(nil), s.events...)
 }
 
 // Stderr is the tail of the process's stderr.

@@ -50,6 +50,12 @@ var Tags = map[string]string{
 // carrying the compiler's output, e.g. when the library's root package
 // does not exist or does not compile yet.
 func Build(ctx context.Context, modDir, pkg, v, dir string) (string, error) {
+	return BuildEnv(ctx, modDir, pkg, v, dir, nil)
+}
+
+// BuildEnv is Build with env added to the go command's environment (for
+// example CGO_ENABLED=0 for a static binary).
+func BuildEnv(ctx context.Context, modDir, pkg, v, dir string, env []string) (string, error) {
 	tag, ok := Tags[v]
 	if !ok {
 		return "", fmt.Errorf("unknown variant %q", v)
@@ -62,6 +68,9 @@ func Build(ctx context.Context, modDir, pkg, v, dir string) (string, error) {
 	args = append(args, pkg)
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = modDir
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	var buf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	if err := cmd.Run(); err != nil {

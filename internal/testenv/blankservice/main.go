@@ -3,12 +3,24 @@
 // line, the GOMAXPROCS and GOMEMLIMIT in force after init and rightsize's
 // decisions. With -for D it keeps running for D and prints a line for
 // every change the watcher makes, so a test can resize its cgroup.
+//
+// With -serve it runs until SIGTERM or SIGINT (it handles both, so that it
+// also stops as a container's PID 1, which the kernel shields from signals
+// without a handler) and exits 0. In every mode SIGUSR1 asks for a report:
+// the service prints a line at once, which is how a test asks a running
+// container what it has now (docker kill -s USR1, podman kill -s USR1).
+//
+// Each line says why it was printed ("event": "start", "change" or
+// "request") and when the values were read ("time", RFC 3339 with
+// nanoseconds), so that a test can measure how long the watcher took to
+// follow a resize without counting the transport of the line.
 package main
 
 import (
 	"encoding/json"
 	"flag"
 	"os"
+	"os/signal"
 	"runtime"
 	"runtime/debug"
 	"time"
@@ -18,6 +30,8 @@ import (
 )
 
 type report struct {
+	Event      string                 `json:"event"`
+	Time       time.Time              `json:"time"`
 	GOMAXPROCS int                    `json:"gomaxprocs"`
 	GOMEMLIMIT int64                  `json:"gomemlimit"`
 	NumCPU     int                    `json:"numcpu"`
@@ -25,8 +39,8 @@ type report struct {
 	Changes    []runtimeinfo.Decision `json:"changes,omitempty"`
 }
 
-func snapshot() report {
-	r := report{GOMAXPROCS: runtime.GOMAXPROCS(0), GOMEMLIMIT: debug.SetMemoryLimit(-1), NumCPU: runtime.NumCPU()}
+func snapshot(event string) report {
+	r := report{Event: event, Time: time.Now(), GOMAXPROCS: runtime.GOMAXPROCS(0), GOMEMLIMIT: debug.SetMemoryLimit(-1), NumCPU: runtime.NumCPU()}
 	if res, changes, ok := rightsize.Result(); ok {
 		r.Result, r.Changes = &res, changes
 	}
@@ -35,17 +49,36 @@ func snapshot() report {
 
 func main() {
 	run := flag.Duration("for", 0, "keep running this long, printing a line per change")
+	serve := flag.Bool("serve", false, "keep running until SIGTERM or SIGINT, printing a line per change")
 	flag.Parse()
+
+	request := make(chan os.Signal, 1)
+	if len(requestSignals) > 0 {
+		signal.Notify(request, requestSignals...)
+	}
+	stop := make(chan os.Signal, 1)
+	if *serve {
+		signal.Notify(stop, stopSignals...)
+	}
+
 	enc := json.NewEncoder(os.Stdout)
-	last := snapshot()
+	last := snapshot("start")
 	enc.Encode(last)
 	deadline := time.Now().Add(*run)
-	for time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-		now := snapshot()
-		if now.GOMAXPROCS != last.GOMAXPROCS || now.GOMEMLIMIT != last.GOMEMLIMIT {
-			enc.Encode(now)
-			last = now
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for *serve || time.Now().Before(deadline) {
+		select {
+		case <-stop:
+			return
+		case <-request:
+			enc.Encode(snapshot("request"))
+		case <-tick.C:
+			now := snapshot("change")
+			if now.GOMAXPROCS != last.GOMAXPROCS || now.GOMEMLIMIT != last.GOMEMLIMIT {
+				enc.Encode(now)
+				last = now
+			}
 		}
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 )
@@ -21,9 +23,10 @@ const (
 	cpioMagic   = "070701"
 	cpioTrailer = "TRAILER!!!"
 
-	modeDir  = 0o040000
-	modeFile = 0o100000
-	modeChar = 0o020000
+	modeDir     = 0o040000
+	modeFile    = 0o100000
+	modeChar    = 0o020000
+	modeSymlink = 0o120000
 )
 
 // Initramfs describes the content of an initramfs archive. Parent
@@ -39,6 +42,11 @@ type Initramfs struct {
 	// CharDevs maps a guest path to the major and minor numbers of a
 	// character device node, such as /dev/console (5, 1).
 	CharDevs map[string][2]uint32
+	// Trees maps a guest directory to a host directory copied into it
+	// whole: directories and regular files with their permission bits,
+	// symbolic links as links (with their targets unchanged), for the
+	// testdata a test binary reads. Other file types are an error.
+	Trees map[string]string
 }
 
 // cpioEntry is one member of the archive, in the order written.
@@ -86,10 +94,13 @@ func (ir Initramfs) entries() ([]cpioEntry, error) {
 		byName[name] = e
 		// Parents: the kernel does not create them for us.
 		for d := path.Dir(name); d != "."; d = path.Dir(d) {
-			if old, ok := byName[d]; ok && old.mode&modeDir == 0 {
+			old, ok := byName[d]
+			if ok && old.mode&modeDir == 0 {
 				return fmt.Errorf("initramfs: %s is both a file and a parent directory", d)
 			}
-			byName[d] = cpioEntry{name: d, mode: modeDir | 0o755}
+			if !ok {
+				byName[d] = cpioEntry{name: d, mode: modeDir | 0o755}
+			}
 		}
 		return nil
 	}
@@ -113,6 +124,40 @@ func (ir Initramfs) entries() ([]cpioEntry, error) {
 	for guest, data := range ir.Data {
 		if err := add(guest, cpioEntry{mode: modeFile | 0o644, size: int64(len(data)), data: data}); err != nil {
 			return nil, err
+		}
+	}
+	for guest, host := range ir.Trees {
+		err := filepath.WalkDir(host, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			rel, err := filepath.Rel(host, p)
+			if err != nil {
+				return err
+			}
+			g := path.Join(guest, filepath.ToSlash(rel))
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			perm := uint32(info.Mode().Perm())
+			switch {
+			case d.IsDir():
+				return add(g, cpioEntry{mode: modeDir | perm})
+			case info.Mode().IsRegular():
+				return add(g, cpioEntry{mode: modeFile | perm, size: info.Size(), host: p})
+			case info.Mode()&fs.ModeSymlink != 0:
+				target, err := os.Readlink(p)
+				if err != nil {
+					return err
+				}
+				return add(g, cpioEntry{mode: modeSymlink | 0o777, size: int64(len(target)), data: []byte(target)})
+			default:
+				return fmt.Errorf("%s is neither a directory, a regular file nor a symbolic link", p)
+			}
+		})
+		if err != nil {
+			return nil, fmt.Errorf("initramfs: tree for %s: %w", guest, err)
 		}
 	}
 	for guest, dev := range ir.CharDevs {

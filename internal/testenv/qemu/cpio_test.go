@@ -98,6 +98,45 @@ func TestInitramfs(t *testing.T) {
 	}
 }
 
+// TestInitramfsTrees: a tree comes with its modes and symbolic links, below
+// parents that exist or are implied.
+func TestInitramfsTrees(t *testing.T) {
+	src := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(src, "a/b"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "a/b/f"), []byte("data"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../a/b/f", filepath.Join(src, "a/link")); err != nil {
+		t.Skipf("no symbolic links here: %v", err)
+	}
+	if err := os.Chmod(src, 0o751); err != nil {
+		t.Fatal(err)
+	}
+	ir := Initramfs{Trees: map[string]string{"/src/pkg/testdata": src}, Dirs: []string{"/src"}}
+	var buf bytes.Buffer
+	if _, err := ir.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range readNewc(t, buf.Bytes()) {
+		got = append(got, m.name+" "+strconv.FormatUint(uint64(m.mode), 8)+" "+m.data)
+	}
+	want := []string{
+		"src 40755 ",
+		"src/pkg 40755 ",
+		"src/pkg/testdata 40751 ",
+		"src/pkg/testdata/a 40700 ",
+		"src/pkg/testdata/a/b 40700 ",
+		"src/pkg/testdata/a/b/f 100640 data",
+		"src/pkg/testdata/a/link 120777 ../a/b/f",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("archive holds\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 func TestInitramfsErrors(t *testing.T) {
 	host := filepath.Join(t.TempDir(), "prog")
 	if err := os.WriteFile(host, nil, 0o600); err != nil {

@@ -57,6 +57,11 @@ type Config struct {
 	// mode 0755, for example {"/bin/test": "/tmp/x/pkg.test"}. /init and
 	// /harness.json are the harness's own.
 	Files map[string]string
+	// Trees maps guest directories to host directories copied in whole,
+	// modes and symbolic links kept (see Initramfs.Trees): a package's
+	// testdata, say {"/src/cgroup/testdata": "testdata"} with Dir
+	// "/src/cgroup", for a test binary that reads it by relative path.
+	Trees map[string]string
 	// Command is the program (a guest path) and its arguments.
 	Command []string
 	// Env is the command's environment, on top of PATH=/bin:/sbin,
@@ -277,6 +282,7 @@ func prepareInitramfs(ctx context.Context, work string, cfg Config) (nonce, path
 	}
 	ir := Initramfs{
 		Files: files,
+		Trees: cfg.Trees,
 		Data:  map[string][]byte{"/harness.json": spec},
 		Dirs:  []string{"/proc", "/sys", "/dev", "/tmp"},
 		// The kernel opens /dev/console for /init's standard streams

@@ -3,12 +3,13 @@ package qemu
 import (
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"testing"
+
+	"github.com/rightsize/rightsize/internal/testenv"
 )
 
-// EnvRequire, set to 1 together with CI=true, turns a missing qemu or
+// EnvRequire, set to 1 (or RIGHTSIZE_REQUIRE=1), turns a missing qemu or
 // kernel into a test failure: CI must not pass by skipping the only tests
 // that see a real cgroup v2 machine.
 const EnvRequire = "RIGHTSIZE_REQUIRE_QEMU"
@@ -32,11 +33,9 @@ func availability() (reason string, broken bool) {
 	return "", false
 }
 
-// Required reports whether this run must have qemu: CI=true and
-// RIGHTSIZE_REQUIRE_QEMU=1.
-func Required() bool {
-	return os.Getenv("CI") == "true" && os.Getenv(EnvRequire) == "1"
-}
+// Required reports whether this run must have qemu: RIGHTSIZE_REQUIRE_QEMU=1
+// or RIGHTSIZE_REQUIRE=1 (see package testenv).
+func Required() bool { return testenv.Required(testenv.Qemu) }
 
 // Skip skips t when no guest can be booted here, and in -short mode, since
 // a boot under emulation takes seconds. It fails t instead when qemu is
@@ -45,10 +44,10 @@ func Skip(t testing.TB) {
 	t.Helper()
 	reason, broken := availability()
 	switch {
-	case reason != "" && (broken || Required()):
+	case reason != "" && broken:
 		t.Fatalf("qemu guest needed but unavailable: %s", reason)
 	case reason != "":
-		t.Skipf("qemu guest unavailable: %s", reason)
+		testenv.SkipOrFail(t, testenv.Qemu, "qemu guest unavailable: "+reason)
 	case testing.Short() && !Required():
 		t.Skip("qemu guest boots take seconds; skipped in -short mode")
 	}

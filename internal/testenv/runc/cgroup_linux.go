@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rightsize/rightsize/internal/testenv"
 )
 
 // v1Controllers are the controller names a v1 cgroup mount can carry. The
@@ -223,16 +225,29 @@ func chain(hs []hierarchy, cgPath func(hierarchy) string) (ancestors, leaves []s
 //     file beside the registry), so a sweep never sees a directory that
 //     was just created but not locked yet.
 //
-// flock on a cgroupfs directory works like on any file. The registry lives
-// in lockDir, so a crashed run's ancestors are swept by a later one.
+// flock on a cgroupfs directory works like on any file.
+//
+// ParentCgroup's cgroups are recorded and locked the same way, so that
+// "recorded and no lock held" means "no harness user, live, needs it": its
+// creator finished or died. The registry lives in lockDir, which outlives a
+// test binary killed by go test -timeout; what such a run left is swept by
+// the next harness user of any test process (see sweep_linux.go): each
+// recorded directory nobody holds loses the cgroups below it that carry a
+// harness name (names.go), deepest first, and then itself, all by rmdir, so
+// that a cgroup with a process in it (a container runc still runs) stays
+// for a later sweep and no process is ever moved.
 const (
 	lockDir      = "/run/rightsize"
 	mutexFile    = lockDir + "/cgroups.lock"
 	registryFile = lockDir + "/cgroups.created"
 )
 
-// ancestorLease holds the shared locks of one harness user.
-type ancestorLease struct{ held []*os.File }
+// ancestorLease holds the shared locks of one harness user, and the
+// cgroups it created as its own (ParentCgroup's).
+type ancestorLease struct {
+	held    []*os.File
+	created []string
+}
 
 // withMutex runs f holding the harness-wide mutex.
 func withMutex(f func() error) error {
@@ -255,11 +270,32 @@ func withMutex(f func() error) error {
 // locks taken so far are released; created directories stay recorded and
 // are swept later.
 func acquireAncestors(dirs []string) (*ancestorLease, error) {
+	return acquire(dirs, nil)
+}
+
+// acquire is acquireAncestors that also creates own, cgroups that must not
+// exist yet (ParentCgroup's), and records and locks them like ancestors;
+// they are in lease.created, also after an error, for the caller to
+// remove. The first acquire of a process sweeps what earlier runs left.
+func acquire(dirs, own []string) (*ancestorLease, error) {
+	testenv.StartReaper(reaperKind)
 	lease := &ancestorLease{}
 	err := withMutex(func() error {
+		sweepOnce.Do(sweepLeftoversLocked)
 		reg, err := readRegistry()
 		if err != nil {
 			return err
+		}
+		lock := func(d string) error {
+			f, err := os.Open(d)
+			if err != nil {
+				return err
+			}
+			lease.held = append(lease.held, f)
+			if err := flock(f, syscall.LOCK_SH); err != nil {
+				return fmt.Errorf("lock %s: %w", d, err)
+			}
+			return nil
 		}
 		for _, d := range dirs {
 			switch err := os.Mkdir(d, 0o755); {
@@ -275,20 +311,29 @@ func acquireAncestors(dirs []string) (*ancestorLease, error) {
 			if !reg[d] {
 				continue // not the harness's: never removed, no lock needed
 			}
-			f, err := os.Open(d)
-			if err != nil {
+			if err := lock(d); err != nil {
 				return err
 			}
-			lease.held = append(lease.held, f)
-			if err := flock(f, syscall.LOCK_SH); err != nil {
-				return fmt.Errorf("lock %s: %w", d, err)
+		}
+		for _, d := range own {
+			// Recorded first: a crash in between leaves a record of a
+			// missing directory, which a sweep drops.
+			if err := appendRegistry(d); err != nil {
+				return err
+			}
+			if err := os.Mkdir(d, 0o755); err != nil {
+				return fmt.Errorf("create cgroup %s: %w (the cgroup must not exist yet)", d, err)
+			}
+			lease.created = append(lease.created, d)
+			if err := lock(d); err != nil {
+				return err
 			}
 		}
 		return nil
 	})
 	if err != nil {
 		lease.closeAll()
-		return nil, err
+		return lease, err
 	}
 	return lease, nil
 }
@@ -306,34 +351,44 @@ func (l *ancestorLease) closeAll() {
 func (l *ancestorLease) release() error {
 	return withMutex(func() error {
 		l.closeAll()
-		reg, err := readRegistry()
-		if err != nil {
-			return err
-		}
-		dirs := make([]string, 0, len(reg))
-		for d := range reg {
-			dirs = append(dirs, d)
-		}
-		// Deepest first, so that a parent is tried after its children.
-		sort.Slice(dirs, func(i, j int) bool {
-			di, dj := strings.Count(dirs[i], "/"), strings.Count(dirs[j], "/")
-			if di != dj {
-				return di > dj
-			}
-			return dirs[i] < dirs[j]
-		})
-		var keep []string
-		for _, d := range dirs {
-			if !sweepOne(d) {
-				keep = append(keep, d)
-			}
-		}
-		return writeRegistry(keep)
+		return sweepRegistryLocked()
 	})
 }
 
-// sweepOne removes a recorded directory when no harness user holds it and
-// it is empty; it reports whether the directory is gone.
+// sweepRegistryLocked removes, deepest first, every recorded directory
+// that no harness user holds, with the harness-named cgroups below it, and
+// keeps the rest recorded. It runs under the mutex.
+func sweepRegistryLocked() error {
+	reg, err := readRegistry()
+	if err != nil {
+		return err
+	}
+	dirs := make([]string, 0, len(reg))
+	for d := range reg {
+		dirs = append(dirs, d)
+	}
+	// Deepest first, so that a parent is tried after its children.
+	sort.Slice(dirs, func(i, j int) bool {
+		di, dj := strings.Count(dirs[i], "/"), strings.Count(dirs[j], "/")
+		if di != dj {
+			return di > dj
+		}
+		return dirs[i] < dirs[j]
+	})
+	var keep []string
+	for _, d := range dirs {
+		if !sweepOne(d) {
+			keep = append(keep, d)
+		}
+	}
+	return writeRegistry(keep)
+}
+
+// sweepOne removes a recorded directory when no harness user holds it,
+// together with the cgroups below it that carry a harness name (what a
+// killed run left: a ParentCgroup's pod, a container's cgroup runc could
+// not remove); it reports whether the directory is gone. A directory with
+// anything else below it, or a process in it, stays.
 func sweepOne(d string) bool {
 	f, err := os.Open(d)
 	if errors.Is(err, os.ErrNotExist) {
@@ -346,8 +401,37 @@ func sweepOne(d string) bool {
 	if flock(f, syscall.LOCK_EX|syscall.LOCK_NB) != nil {
 		return false // in use
 	}
+	if ents, err := os.ReadDir(d); err == nil {
+		for _, e := range ents {
+			if e.IsDir() && harnessName(e.Name()) {
+				_ = removeIdleTree(filepath.Join(d, e.Name()))
+			}
+		}
+	}
 	err = syscall.Rmdir(d)
 	return err == nil || errors.Is(err, syscall.ENOENT)
+}
+
+// removeIdleTree removes a cgroup and everything below it, deepest first,
+// without waiting: rmdir fails at once on a cgroup with a process in it,
+// and that cgroup (with its parents) stays.
+func removeIdleTree(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	var errs []error
+	for _, e := range ents {
+		if e.IsDir() {
+			if err := removeIdleTree(filepath.Join(dir, e.Name())); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if err := syscall.Rmdir(dir); err != nil && !errors.Is(err, syscall.ENOENT) {
+		errs = append(errs, &os.PathError{Op: "rmdir", Path: dir, Err: err})
+	}
+	return errors.Join(errs...)
 }
 
 func flock(f *os.File, how int) error {
@@ -458,7 +542,11 @@ func parentCgroup(t testing.TB, p string, lim Limits) *Cgroup {
 			}
 		}
 		if h == nil {
-			skipOrFail(t, fmt.Sprintf("ParentCgroup needs a cgroup v1 hierarchy with the %s controller", ctrl))
+			reason := testenv.CgroupV1Missing()
+			if reason == "" {
+				reason = fmt.Sprintf("needs cgroup v1 controllers (%s not on a v1 hierarchy here)", ctrl)
+			}
+			skipOrFail(t, "ParentCgroup "+reason)
 			return nil
 		}
 		d, ok := h.dir(p)
@@ -472,17 +560,16 @@ func parentCgroup(t testing.TB, p string, lim Limits) *Cgroup {
 	}
 
 	ancestors, leaves := chain(v1, func(hierarchy) string { return p })
-	lease, err := acquireAncestors(ancestors)
-	if err != nil {
-		t.Fatalf("ParentCgroup: %v", err)
-	}
-	var created []string
+	var lease *ancestorLease
 	// Registered before the first directory is made, so that a failure
 	// from here on (t.Fatalf included) still cleans up.
 	t.Cleanup(func() {
+		if lease == nil {
+			return
+		}
 		var errs []error
-		for i := len(created) - 1; i >= 0; i-- {
-			if err := removeTree(created[i]); err != nil {
+		for i := len(lease.created) - 1; i >= 0; i-- {
+			if err := removeTree(lease.created[i]); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -493,11 +580,9 @@ func parentCgroup(t testing.TB, p string, lim Limits) *Cgroup {
 			t.Errorf("ParentCgroup cleanup of %s: %v", p, err)
 		}
 	})
-	for _, d := range leaves {
-		if err := os.Mkdir(d, 0o755); err != nil {
-			t.Fatalf("ParentCgroup: %v (the cgroup must not exist yet)", err)
-		}
-		created = append(created, d)
+	lease, err = acquire(ancestors, leaves)
+	if err != nil {
+		t.Fatalf("ParentCgroup: %v", err)
 	}
 
 	write := func(ctrl, file, val string) {

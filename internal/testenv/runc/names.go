@@ -21,9 +21,11 @@ import (
 //
 // runc's state for the harness lives under StateRoot, apart from other
 // runc users: `runc --root /run/rightsize/runc list` shows leftover
-// containers, /run/rightsize/cgroups.created the ancestor cgroups the
-// harness created and has not removed yet (a later run removes them once
-// they are empty and unused).
+// containers, /run/rightsize/cgroups.created the cgroups the harness
+// created (ancestors and ParentCgroup's) and has not removed yet. The first
+// harness user of a later test process removes what a killed run left: the
+// recorded cgroups no live user holds, with the harness-named cgroups below
+// them, stopped containers and bundles (see sweep_linux.go).
 
 // rightsizeHex is "rightsize" hex-encoded.
 const rightsizeHex = "726967687473697a65"

@@ -12,11 +12,19 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/rightsize/rightsize/internal/testenv"
 )
 
 func checkAvailable() error {
 	fail := func(format string, a ...any) error {
 		return fmt.Errorf("%w: %s", ErrUnavailable, fmt.Sprintf(format, a...))
+	}
+	// The harness's tests assert v1 paths and ParentCgroup writes v1
+	// files: on a cgroup v2 only host (most current distributions) they
+	// skip. Checked first, since neither root nor runc would help.
+	if reason := testenv.CgroupV1Missing(); reason != "" {
+		return fail("%s", reason)
 	}
 	if os.Geteuid() != 0 {
 		return fail("runc needs root, euid is %d", os.Geteuid())
@@ -31,13 +39,13 @@ func checkAvailable() error {
 	for _, ctrl := range []string{"cpu", "memory", "pids"} {
 		var h *hierarchy
 		for i := range hs {
-			if hs[i].has(ctrl) {
+			if !hs[i].v2 && hs[i].has(ctrl) {
 				h = &hs[i]
 				break
 			}
 		}
 		if h == nil {
-			return fail("no cgroup hierarchy carries the %s controller", ctrl)
+			return fail("needs cgroup v1 controllers (%s not on a v1 hierarchy visible here)", ctrl)
 		}
 		// access(2) reports EROFS for a read-only mount and EACCES
 		// for permissions, the two ways a cgroupfs is not writable.
@@ -78,7 +86,8 @@ func run(ctx context.Context, cfg Config) (res Result, err error) {
 	if err != nil {
 		return res, fmt.Errorf("runc: %w", err)
 	}
-	bundle, err := os.MkdirTemp("", res.ID+"-bundle-")
+	// The PID in the name tells a later sweep whether its creator is gone.
+	bundle, err := os.MkdirTemp("", fmt.Sprintf("%s-bundle-%d-", res.ID, os.Getpid()))
 	if err != nil {
 		return res, errors.Join(fmt.Errorf("runc: %w", err), lease.release())
 	}

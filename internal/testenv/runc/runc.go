@@ -11,17 +11,22 @@
 // namespace, "/" everywhere with one, Kubernetes-shaped paths when
 // Config.CgroupsPath asks for them.
 //
-// Requirements: Linux, root, a writable cgroupfs with the cpu, memory and
-// pids controllers, and runc in PATH (Debian: apt-get install runc; or set
-// RIGHTSIZE_RUNC to its path). Tests call Require (or ParentCgroup or
-// MustRun, which call it) and are skipped with the reason when something is
-// missing, unless CI=true and RIGHTSIZE_REQUIRE_RUNC=1, when they fail.
+// Requirements: Linux, root, writable cgroup v1 hierarchies of the cpu,
+// memory and pids controllers, and runc in PATH (Debian: apt-get install
+// runc; or set RIGHTSIZE_RUNC to its path). The harness's tests assert v1
+// paths and ParentCgroup writes v1 files, so a cgroup v2 only host (most
+// current distributions) is reported as testenv.V2OnlyReason, before root
+// and runc. Tests call Require (or ParentCgroup, MustRun or Start, which
+// call it) and are skipped with the reason when something is missing,
+// unless RIGHTSIZE_REQUIRE_RUNC=1 (or RIGHTSIZE_REQUIRE=1), when they fail;
+// TestV2OnlyHost shows both on the pure v2 qemu guest.
 //
 // The harness touches nothing it did not create. Containers get unique IDs
 // and their own runc state root (StateRoot), are killed and deleted by that
 // ID only, and only cgroup directories the harness created are removed (see
 // cgroup_linux.go for how ancestors shared by parallel tests are handled).
-// See names.go for how leftovers of a crashed run can be recognised.
+// See names.go for how leftovers of a crashed run can be recognised, and
+// sweep_linux.go for how they are removed.
 //
 // A test in another package:
 //
@@ -55,6 +60,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rightsize/rightsize/internal/testenv"
 )
 
 // StateRoot is the runc state directory (runc --root) of every harness
@@ -161,8 +168,8 @@ func runcBinary() (string, error) {
 }
 
 // Require skips t with the reason when harness containers cannot run here.
-// With CI=true and RIGHTSIZE_REQUIRE_RUNC=1 it fails t instead, so that a CI
-// job meant to run these tests cannot pass by skipping them.
+// With RIGHTSIZE_REQUIRE_RUNC=1 (or RIGHTSIZE_REQUIRE=1) it fails t instead,
+// so that a CI job meant to run these tests cannot pass by skipping them.
 func Require(t testing.TB) {
 	t.Helper()
 	if err := Available(); err != nil {
@@ -172,10 +179,7 @@ func Require(t testing.TB) {
 
 func skipOrFail(t testing.TB, reason string) {
 	t.Helper()
-	if os.Getenv("CI") == "true" && os.Getenv("RIGHTSIZE_REQUIRE_RUNC") == "1" {
-		t.Fatalf("%s (required: CI=true and RIGHTSIZE_REQUIRE_RUNC=1)", reason)
-	}
-	t.Skipf("%s (set CI=true and RIGHTSIZE_REQUIRE_RUNC=1 to fail instead)", reason)
+	testenv.SkipOrFail(t, testenv.Runc, reason)
 }
 
 // MustRun is Run for tests: it calls Require, fails t when the container
@@ -287,7 +291,7 @@ func goBuild(t testing.TB, pkg string, verb ...string) string {
 	t.Helper()
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		t.Skipf("no go command in PATH to build %s: %v", pkg, err)
+		skipOrFail(t, fmt.Sprintf("no go command in PATH to build %s: %v", pkg, err))
 	}
 	out := filepath.Join(t.TempDir(), filepath.Base(pkg))
 	if len(verb) > 1 {

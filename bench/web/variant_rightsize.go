@@ -1,0 +1,5 @@
+//go:build rightsize
+
+package main
+
+import _ "github.com/rightsize/rightsize"

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rightsize/rightsize/runtimeinfo"
+)
+
+// Views of trees built for one point each: the values come from the
+// Reader, and both views show them.
+
+// treeWith copies a fixture tree and writes files (paths inside the root)
+// into the copy.
+func treeWith(t *testing.T, tree string, files map[string]string) string {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), "tree")
+	copyTree(t, filepath.Join("testdata/trees", tree), root)
+	for name, content := range files {
+		p := filepath.Join(root, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+// both returns the decoded --json report (validated) and the view.
+func both(t *testing.T, root string) (report, string) {
+	t.Helper()
+	var doc report
+	if err := json.Unmarshal([]byte(runJSON(t, "--root", root, "--json")), &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc, runOK(t, "--root", root)
+}
+
+func wantIn(t *testing.T, view string, parts ...string) {
+	t.Helper()
+	for _, p := range parts {
+		if !strings.Contains(view, p) {
+			t.Errorf("the view lacks %q:\n%s", p, view)
+		}
+	}
+}
+
+// TestMemoryFloor: a policy value below runtimeinfo.MinGOMEMLIMIT is not a
+// recommendation (null, not unknown), and the view says why.
+func TestMemoryFloor(t *testing.T) {
+	root := treeWith(t, "k8s-v2-guaranteed", map[string]string{"sys/fs/cgroup/memory.max": "4000000\n"})
+	doc, view := both(t, root)
+	if doc.Go.RecommendedGOMEMLIMIT != nil || contains(doc.Unknown, "go.recommendedGOMEMLIMIT") {
+		t.Errorf("recommendedGOMEMLIMIT %v, unknown %q; want null and known", doc.Go.RecommendedGOMEMLIMIT, doc.Unknown)
+	}
+	wantIn(t, view, "rightsize would set none (what the policy gives is below the "+fmtBytes(runtimeinfo.MinGOMEMLIMIT)+" floor, runtimeinfo.MinGOMEMLIMIT)")
+}
+
+// TestDownwardAPI: where the cgroup shows no limit the Reader uses the
+// RIGHTSIZE_* Downward API values, and a request outside Kubernetes comes
+// from the environment only.
+func TestDownwardAPI(t *testing.T) {
+	root := treeWith(t, "none-wsl", map[string]string{
+		"proc/self/environ": "PATH=/bin\x00RIGHTSIZE_CPU_LIMIT_MILLIS=1500\x00RIGHTSIZE_CPU_REQUEST_MILLIS=250\x00RIGHTSIZE_MEMORY_LIMIT_BYTES=536870912\x00",
+	})
+	doc, view := both(t, root)
+	c, m := doc.CPU, doc.Memory
+	if c.Limit == nil || *c.Limit != 1.5 || c.LimitSource == nil || *c.LimitSource != "env" || c.LimitPath != nil {
+		t.Errorf("cpu limit %v source %v path %v; want 1.5 from env, no path", c.Limit, c.LimitSource, c.LimitPath)
+	}
+	if c.Request == nil || *c.Request != 0.25 {
+		t.Errorf("cpu request %v, want 0.25", c.Request)
+	}
+	if m.Limit == nil || *m.Limit != 536870912 || m.LimitSource == nil || *m.LimitSource != "env" {
+		t.Errorf("memory limit %v source %v; want 512 MiB from env", m.Limit, m.LimitSource)
+	}
+	if g := doc.Go.RecommendedGOMAXPROCS; g == nil || *g != 2 {
+		t.Errorf("recommendedGOMAXPROCS %v, want 2 (ceil 1.5)", g)
+	}
+	wantIn(t, view, "limit 1.5 CPUs (from RIGHTSIZE_CPU_LIMIT_MILLIS)", "request 0.25 CPUs",
+		"limit 512 MiB (from RIGHTSIZE_MEMORY_LIMIT_BYTES)", "rightsize would set 460.8 MiB")
+}
+
+// TestHostWidePressure: pressure read from /proc/pressure is the host's,
+// and both views say so.
+func TestHostWidePressure(t *testing.T) {
+	line := "some avg10=2.50 avg60=1.00 avg300=0.50 total=1000\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+	root := treeWith(t, "k8s-v1-burstable", map[string]string{
+		"proc/pressure/cpu": line, "proc/pressure/memory": line, "proc/pressure/io": line,
+	})
+	doc, view := both(t, root)
+	if doc.Pressure == nil || !doc.Pressure.HostWide || doc.Pressure.CPU == nil || doc.Pressure.CPU.Some.Avg10 != 2.5 {
+		t.Fatalf("pressure %+v; want host-wide, cpu 2.5", doc.Pressure)
+	}
+	wantIn(t, view, "cpu 2.50%", "host-wide, not this container's")
+
+	// The container's own pressure is not labelled so.
+	doc, view = both(t, filepath.Join("testdata/trees", "k8s-v2-guaranteed"))
+	if doc.Pressure == nil || doc.Pressure.HostWide || strings.Contains(view, "host-wide") {
+		t.Errorf("a container's pressure is labelled host-wide: %+v\n%s", doc.Pressure, view)
+	}
+}
+
+// TestUsageElsewhere: with cpu and cpuacct mounted apart and the process
+// in different cgroups of the two, usage comes from the cpuacct cgroup and
+// both views say so.
+func TestUsageElsewhere(t *testing.T) {
+	root := treeWith(t, "hybrid-docker", map[string]string{
+		"proc/self/cgroup":                         "9:name=systemd:/\n8:pids:/\n4:memory:/svc\n3:cpuset:/\n2:cpuacct:/acct\n1:cpu:/\n0::/\n",
+		"sys/fs/cgroup/cpuacct/acct/cpuacct.usage": "2500000000\n",
+	})
+	doc, view := both(t, root)
+	if !doc.CPU.UsageElsewhere || doc.CPU.UsageSeconds == nil || *doc.CPU.UsageSeconds != 2.5 {
+		t.Errorf("usageElsewhere %v, usage %v; want true and 2.5 s", doc.CPU.UsageElsewhere, doc.CPU.UsageSeconds)
+	}
+	wantIn(t, view, "used 2.5 s in total (cgroup /sys/fs/cgroup/cpuacct/acct)")
+	doc, _ = both(t, filepath.Join("testdata/trees", "hybrid-docker"))
+	if doc.CPU.UsageElsewhere {
+		t.Errorf("usageElsewhere with the process in the same cgroup of cpu and cpuacct")
+	}
+}
+
+// TestTerminalSafe: file contents quoted in warnings cannot send control
+// sequences to the terminal.
+func TestTerminalSafe(t *testing.T) {
+	root := treeWith(t, "k8s-v2-guaranteed", map[string]string{"sys/fs/cgroup/pids.current": "\x1b[2J\x1b]0;pwned\x07\n"})
+	_, view := both(t, root)
+	if strings.ContainsAny(view, "\x1b\x07") {
+		t.Errorf("control characters in the view: %q", view)
+	}
+}

@@ -1,0 +1,56 @@
+package procfs
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestParseChildren(t *testing.T) {
+	for in, want := range map[string][]int{"": nil, "4211 ": {4211}, "1 2 3\n": {1, 2, 3}, "77": {77}} {
+		got, err := parseChildren([]byte(in), nil)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%q: %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"1 x", "0 ", "-1", "99999999999 "} {
+		if got, err := parseChildren([]byte(bad), nil); err == nil {
+			t.Errorf("%q: %v, no error", bad, got)
+		}
+	}
+}
+
+// Both fixture trees describe PID 1 with a zombie child (57), a live one
+// (58) holding a pidfd, and a zombie grandchild (90); one has the
+// threads' children files, the other only the stat files.
+func TestScannerFixtures(t *testing.T) {
+	for _, tree := range []string{"testdata/proctable", "testdata/proctable-nochildren"} {
+		s, err := NewFS(tree).NewScanner()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if s.pid != 1 || s.childrenFiles != (tree == "testdata/proctable") {
+			t.Errorf("%s: PID %d, children files %v", tree, s.pid, s.childrenFiles)
+		}
+		z, err := s.zombieChildren(nil)
+		if err != nil || !reflect.DeepEqual(z, []int{57}) {
+			t.Errorf("%s: zombie children %v, %v", tree, z, err)
+		}
+		p, err := s.pidfds(nil)
+		if err != nil || !reflect.DeepEqual(p, []int{58}) {
+			t.Errorf("%s: pidfds %v, %v", tree, p, err)
+		}
+		pt, err := NewFS(tree).ProcessTable()
+		want := ProcessTable{PID: 1, HasProcesses: true, Processes: 4, Zombies: 2, HasChildren: true, Children: 2, ZombieChildren: 1,
+			HasThreads: true, Threads: 9, HasFDs: true, FDs: 5, HasFDLimit: true, FDLimit: Limit{1024, 4096}}
+		if err != nil || pt != want {
+			t.Errorf("%s: process table\n%+v, %v; want\n%+v", tree, pt, err, want)
+		}
+	}
+}
+
+func TestProcessTableMissing(t *testing.T) {
+	if _, err := NewFS(t.TempDir()).ProcessTable(); err == nil {
+		t.Error("empty tree: no error")
+	}
+}

@@ -1,0 +1,97 @@
+package procfs
+
+import "errors"
+
+// ProcessTable is what a process's share of the process table looks like:
+// the numbers behind the risks of a long-running service, PID 1 of its
+// container in particular. Every count is taken from /proc at one moment;
+// a value that could not be read has its Has field false, and the error
+// says why. pids.current and pids.max, the limit that counts threads and
+// zombies alike, come from package cgroup.
+type ProcessTable struct {
+	// PID is this process's PID in the PID namespace of the /proc mount;
+	// 1 means PID 1 of its namespace: the process that adopts every
+	// orphan of the namespace and must reap it.
+	PID int
+
+	// Processes is the number of processes /proc shows: those of the PID
+	// namespace (a container's own), or of the host outside one. Zombies
+	// is how many of them have exited and wait to be reaped; each holds a
+	// PID (and counts in pids.current) until its parent waits for it.
+	HasProcesses bool
+	Processes    int
+	Zombies      int
+
+	// Children is the number of this process's children; ZombieChildren
+	// how many of them are zombies. For PID 1 these include the adopted
+	// orphans, which only it can reap.
+	HasChildren    bool
+	Children       int
+	ZombieChildren int
+
+	// Threads is this process's thread count; each thread counts in
+	// pids.current.
+	HasThreads bool
+	Threads    int
+
+	// FDs is the number of descriptors this process has open, and
+	// FDLimit its RLIMIT_NOFILE: getrlimit(2) on the live system (Go
+	// raises the soft limit to the hard one at start), the "Max open
+	// files" line of /proc/self/limits in a captured tree. A descriptor
+	// can be opened while FDs < FDLimit.Soft (exactly: while a number
+	// below it is free).
+	HasFDs     bool
+	FDs        int
+	HasFDLimit bool
+	FDLimit    Limit
+}
+
+// ProcessTable reads the process table summary of the process at the root
+// ("self"): one Scanner opened, read and closed. Values that cannot be read
+// are left out and their errors returned joined.
+func (fs FS) ProcessTable() (ProcessTable, error) {
+	s, err := fs.NewScanner()
+	if err != nil {
+		return ProcessTable{}, err
+	}
+	defer s.Close()
+	var t ProcessTable
+	err = s.ProcessTable(&t)
+	return t, err
+}
+
+// ProcessTable fills t. On the live system it allocates nothing when every
+// read succeeds.
+func (s *Scanner) ProcessTable(t *ProcessTable) error {
+	*t = ProcessTable{PID: s.pid}
+	var e1, e2, e3, e4, e5 error
+	var n, z int
+	if n, z, e1 = s.processes(); e1 == nil {
+		t.HasProcesses, t.Processes, t.Zombies = true, n, z
+	}
+	if n, z, e2 = s.children(); e2 == nil {
+		t.HasChildren, t.Children, t.ZombieChildren = true, n, z
+	}
+	if n, e3 = s.threads(); e3 == nil {
+		t.HasThreads, t.Threads = true, n
+	}
+	if n, e4 = s.fds(); e4 == nil {
+		t.HasFDs, t.FDs = true, n
+	}
+	var l Limit
+	var ok bool
+	if s.fs.IsLive() {
+		l, ok = liveFDLimit()
+	}
+	if !ok {
+		var ls Limits
+		if ls, e5 = s.fs.Limits("self"); e5 == nil {
+			l, ok = ls.OpenFiles, ls.HasOpenFiles
+		}
+	}
+	t.HasFDLimit, t.FDLimit = ok, l
+	if e1 == nil && e2 == nil && e3 == nil && e4 == nil && e5 == nil {
+		return nil
+	}
+	return errors.Join(e1, e2, e3, e4, e5)
+}

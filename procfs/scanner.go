@@ -1,0 +1,309 @@
+package procfs
+
+import (
+	"errors"
+	"io/fs"
+	"strconv"
+	"syscall"
+
+	"github.com/rightsize/rightsize/internal/rootfs"
+)
+
+// Scanner reads this process's share of the process table again and again,
+// for [Scanner.ProcessTable]: the processes of its PID namespace, its
+// children and their states, its threads and its descriptors. It keeps
+// /proc, /proc/self/task, /proc/self/fd and /proc/self/fdinfo open and
+// reads into buffers of its own, so that on the live system a scan
+// allocates nothing unless a process vanishes under it (exits and is
+// reaped mid-scan, which costs one error value). A Scanner is not safe for
+// concurrent use.
+//
+// Children are found in the children files of this process's threads
+// (proc(5), CONFIG_PROC_CHILDREN); where the kernel has none, and in a
+// captured tree without them, every /proc/<pid>/stat is read instead and
+// the processes whose parent is this one are kept.
+//
+// Package reaper scans through a Scanner too, for the zombie children it
+// reaps and the pidfds os/exec holds (hence /proc/self/fdinfo); those scans
+// are the module's own and not part of this API.
+type Scanner struct {
+	fs  FS
+	pid int // this process's PID in the /proc mount's namespace
+
+	proc   rootfs.Dir
+	task   rootfs.Dir // not open when the tree has no task directory
+	fd     rootfs.Dir // not open when the tree has no fd directory
+	fdinfo rootfs.Dir
+
+	childrenFiles bool // children are found through the threads' children files
+
+	dirBuf  [rootfs.DirBufSize]byte
+	path    [40]byte
+	buf     [4096]byte
+	statBuf [maxStatSize]byte
+	link    [64]byte
+}
+
+// NewScanner opens the directories a Scanner reads. It fails when /proc
+// or /proc/self/stat cannot be read; a missing task, fd or fdinfo
+// directory only disables what needs it.
+func (fs FS) NewScanner() (*Scanner, error) {
+	st, err := fs.ProcStat("self")
+	if err != nil {
+		return nil, err
+	}
+	s := &Scanner{fs: fs, pid: st.PID}
+	if s.proc, err = fs.root.OpenDir(name()); err != nil {
+		return nil, err
+	}
+	s.task, _ = fs.root.OpenDir(name("self", "task"))
+	s.fd, _ = fs.root.OpenDir(name("self", "fd"))
+	s.fdinfo, _ = fs.root.OpenDir(name("self", "fdinfo"))
+	s.childrenFiles = s.task.IsOpen() && fs.root.Exists(name("self", "task", strconv.Itoa(st.PID), "children"))
+	return s, nil
+}
+
+// Close closes the directories.
+func (s *Scanner) Close() {
+	if s == nil {
+		return
+	}
+	for _, d := range []*rootfs.Dir{&s.proc, &s.task, &s.fd, &s.fdinfo} {
+		d.Close()
+		*d = rootfs.Dir{}
+	}
+}
+
+// vanished reports whether err means the file's process is gone: its
+// directory no longer exists, or it was reaped between open and read.
+func vanished(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH)
+}
+
+// readStat reads /proc/<pid>/stat through the open /proc.
+func (s *Scanner) readStat(pid []byte) (statCore, error) {
+	p := append(append(s.path[:0], pid...), "/stat\x00"...)
+	f, err := s.proc.OpenAt(p)
+	if err != nil {
+		return statCore{}, err
+	}
+	n, err := f.ReadAt0(s.statBuf[:])
+	f.Close()
+	if err != nil {
+		return statCore{}, &Error{Path: s.fs.root.Join(name(string(pid), "stat")), Err: err}
+	}
+	if n == len(s.statBuf) {
+		return statCore{}, s.fs.box(name(string(pid), "stat"), malformed("longer than %d bytes", n))
+	}
+	c, err := parseStat(s.statBuf[:n])
+	if err != nil {
+		return statCore{}, s.fs.box(name(string(pid), "stat"), err)
+	}
+	return c, nil
+}
+
+// eachChild calls fn with the PID and state of each child of this
+// process. A child that vanishes while it is read is left out.
+func (s *Scanner) eachChild(fn func(pid int, state byte)) error {
+	if !s.childrenFiles {
+		return s.eachProcess(func(c statCore) {
+			if c.ppid == s.pid {
+				fn(c.pid, c.state)
+			}
+		})
+	}
+	var ferr error
+	emit := func(pid int) {
+		num := strconv.AppendInt(s.link[:0], int64(pid), 10)
+		c, err := s.readStat(num)
+		switch {
+		case err == nil:
+			fn(pid, c.state)
+		case !vanished(err) && ferr == nil:
+			ferr = err
+		}
+	}
+	it := s.task.Entries(s.dirBuf[:])
+	for it.Next() {
+		p := append(append(s.path[:0], it.Name()...), "/children\x00"...)
+		f, err := s.task.OpenAt(p)
+		if err != nil {
+			if vanished(err) {
+				continue // the thread exited
+			}
+			return err
+		}
+		var cp childParser
+		bad := false
+		for !bad {
+			n, err := f.Read(s.buf[:])
+			if err != nil {
+				if !vanished(err) {
+					bad = true
+					ferr = &Error{Path: s.fs.root.Join(name("self", "task", string(it.Name()), "children")), Err: err}
+				}
+				break
+			}
+			if n == 0 {
+				bad = !cp.end(emit)
+				break
+			}
+			for _, c := range s.buf[:n] {
+				if !cp.feed(c, emit) {
+					bad = true
+					break
+				}
+			}
+		}
+		f.Close()
+		if bad && ferr == nil {
+			ferr = s.fs.box(name("self", "task", string(it.Name()), "children"), malformed("not a list of PIDs"))
+		}
+		if ferr != nil {
+			return ferr
+		}
+	}
+	if err := it.Err(); err != nil {
+		return err
+	}
+	return ferr
+}
+
+// eachProcess calls fn with the stat of every process in /proc. A process
+// that vanishes while it is read is left out.
+func (s *Scanner) eachProcess(fn func(c statCore)) error {
+	it := s.proc.Entries(s.dirBuf[:])
+	for it.Next() {
+		nm := it.Name()
+		if nm[0] < '1' || nm[0] > '9' {
+			continue
+		}
+		if _, ok := parseUint64(nm); !ok {
+			continue
+		}
+		c, err := s.readStat(nm)
+		if err != nil {
+			if vanished(err) {
+				continue
+			}
+			return err
+		}
+		fn(c)
+	}
+	return it.Err()
+}
+
+// zombieChildren appends to dst the PIDs of this process's children that
+// have exited and wait to be reaped.
+func (s *Scanner) zombieChildren(dst []int) ([]int, error) {
+	err := s.eachChild(func(pid int, state byte) {
+		if state == 'Z' {
+			dst = append(dst, pid)
+		}
+	})
+	return dst, err
+}
+
+// children counts this process's children and, among them, the zombies.
+func (s *Scanner) children() (children, zombies int, err error) {
+	err = s.eachChild(func(pid int, state byte) {
+		children++
+		if state == 'Z' {
+			zombies++
+		}
+	})
+	return children, zombies, err
+}
+
+// processes counts the processes of /proc (the PID namespace's, in a
+// container) and the zombies among them.
+func (s *Scanner) processes() (processes, zombies int, err error) {
+	err = s.eachProcess(func(c statCore) {
+		processes++
+		if c.state == 'Z' {
+			zombies++
+		}
+	})
+	return processes, zombies, err
+}
+
+// threads returns this process's thread count (num_threads of its stat).
+func (s *Scanner) threads() (int, error) {
+	c, err := s.readStat(strconv.AppendInt(s.link[:0], int64(s.pid), 10))
+	return c.threads, err
+}
+
+// own reports whether fd is one of the Scanner's own descriptors, which a
+// count of this process's descriptors leaves out.
+func (s *Scanner) own(fd []byte) bool {
+	if !s.fs.IsLive() {
+		return false
+	}
+	n, ok := parseUint64(fd)
+	if !ok {
+		return false
+	}
+	for _, d := range [...]rootfs.Dir{s.proc, s.task, s.fd, s.fdinfo} {
+		if d.IsOpen() && uint64(d.Fd()) == n {
+			return true
+		}
+	}
+	return false
+}
+
+var errNoFdDir = errors.New("no fd directory")
+
+// fds counts this process's open descriptors, the Scanner's own left out.
+func (s *Scanner) fds() (int, error) {
+	if !s.fd.IsOpen() {
+		return 0, &Error{Path: s.fs.root.Join(name("self", "fd")), Err: errNoFdDir}
+	}
+	n := 0
+	it := s.fd.Entries(s.dirBuf[:])
+	for it.Next() {
+		if !s.own(it.Name()) {
+			n++
+		}
+	}
+	return n, it.Err()
+}
+
+// pidfds appends to dst the PIDs of the processes this process holds a
+// pidfd for: each descriptor whose /proc/self/fd link is a pidfd's, with
+// the "Pid:" line of its fdinfo. A descriptor closed mid-scan is left out;
+// a pidfd of a reaped process (Pid: -1) too.
+func (s *Scanner) pidfds(dst []int) ([]int, error) {
+	if !s.fd.IsOpen() || !s.fdinfo.IsOpen() {
+		return dst, &Error{Path: s.fs.root.Join(name("self", "fdinfo")), Err: errNoFdDir}
+	}
+	it := s.fd.Entries(s.dirBuf[:])
+	for it.Next() {
+		p := append(append(s.path[:0], it.Name()...), 0)
+		n, err := s.fd.ReadlinkAt(p, s.link[:])
+		if err != nil {
+			if vanished(err) {
+				continue
+			}
+			return dst, err
+		}
+		if !isPidfdLink(s.link[:n]) {
+			continue
+		}
+		f, err := s.fdinfo.OpenAt(p)
+		if err != nil {
+			if vanished(err) {
+				continue
+			}
+			return dst, err
+		}
+		n, err = f.ReadAt0(s.buf[:])
+		f.Close()
+		if err != nil {
+			continue // closed and reused for something that is not a pidfd
+		}
+		if pid, ok := parseFdinfoPid(s.buf[:n]); ok && pid > 0 {
+			dst = append(dst, pid)
+		}
+	}
+	return dst, it.Err()
+}

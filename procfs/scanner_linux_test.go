@@ -1,0 +1,166 @@
+//go:build linux
+
+package procfs
+
+import (
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// waitZombie waits until pid is a zombie.
+func waitZombie(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if s, err := NewFS("").ProcStat(strconv.Itoa(pid)); err == nil && s.Zombie() {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("process %d did not become a zombie", pid)
+}
+
+// The live scanner sees this test's children: one started by os/exec
+// (Go 1.23+ holds a pidfd for it), one by syscall.ForkExec (no pidfd).
+// A kernel without CONFIG_PROC_CHILDREN has no children files: that case
+// skips (a kernel build option, not an environment RIGHTSIZE_REQUIRE can
+// ask for), the /proc/<pid>/stat walk still runs.
+// Both become zombies; only the first shows among the pidfds.
+func TestScannerLive(t *testing.T) {
+	for _, viaChildren := range []bool{true, false} {
+		t.Run("childrenFiles="+strconv.FormatBool(viaChildren), func(t *testing.T) {
+			s, err := NewFS("").NewScanner()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if s.pid != os.Getpid() {
+				t.Fatalf("PID %d, os.Getpid %d", s.pid, os.Getpid())
+			}
+			if viaChildren && !s.childrenFiles {
+				t.Skip("kernel without CONFIG_PROC_CHILDREN")
+			}
+			s.childrenFiles = viaChildren
+
+			// The children are this test binary, running no test: it is
+			// there wherever the test runs (the qemu guest has no
+			// /bin/true), and exits at once (under -race too, which
+			// otherwise waits a second at exit).
+			env := []string{"GORACE=atexit_sleep_ms=0"}
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = env
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Wait()
+			raw, err := syscall.ForkExec(os.Args[0], []string{os.Args[0], "-test.run=^$"}, &syscall.ProcAttr{Env: env})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer syscall.Wait4(raw, nil, 0, nil)
+			waitZombie(t, cmd.Process.Pid)
+			waitZombie(t, raw)
+
+			z, err := s.zombieChildren(nil)
+			if err != nil || !slices.Contains(z, cmd.Process.Pid) || !slices.Contains(z, raw) {
+				t.Errorf("zombie children %v, %v; want %d and %d", z, err, cmd.Process.Pid, raw)
+			}
+			p, err := s.pidfds(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if slices.Contains(p, raw) {
+				t.Errorf("pidfds %v include the ForkExec child %d", p, raw)
+			}
+			if osHoldsPidfds() && !slices.Contains(p, cmd.Process.Pid) {
+				t.Errorf("pidfds %v lack the os/exec child %d", p, cmd.Process.Pid)
+			}
+			n, zc, err := s.children()
+			if err != nil || n < 2 || zc < 2 {
+				t.Errorf("children %d, zombies %d, %v", n, zc, err)
+			}
+			var pt ProcessTable
+			if err := s.ProcessTable(&pt); err != nil {
+				t.Fatal(err)
+			}
+			ents, _ := os.ReadDir("/proc/self/fd")
+			if !pt.HasFDs || pt.FDs < 3 || pt.FDs > len(ents) || !pt.HasFDLimit || pt.FDLimit.Soft < 64 || !pt.HasThreads || pt.Threads < 1 || pt.Zombies < 2 || pt.ZombieChildren < 2 {
+				t.Errorf("process table %+v (os.ReadDir sees %d descriptors)", pt, len(ents))
+			}
+			t.Logf("%+v", pt)
+		})
+	}
+}
+
+// osHoldsPidfds reports whether os.StartProcess keeps a pidfd: Go 1.23+
+// on a kernel where pidfd_open works.
+func osHoldsPidfds() bool {
+	fd, _, errno := syscall.Syscall(434 /* pidfd_open */, uintptr(os.Getpid()), 0, 0)
+	if errno != 0 {
+		return false
+	}
+	syscall.Close(int(fd))
+	return goAtLeast123
+}
+
+// A scan with nothing to reap allocates nothing: the reaper's case on
+// every SIGCHLD of a child os/exec waits for.
+func TestScannerNoAlloc(t *testing.T) {
+	s, err := NewFS("").NewScanner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	buf := make([]int, 0, 64)
+	var pt ProcessTable
+	for name, fn := range map[string]func(){
+		"zombieChildren": func() { _, _ = s.zombieChildren(buf[:0]) },
+		"pidfds":         func() { _, _ = s.pidfds(buf[:0]) },
+		"ProcessTable":   func() { _ = s.ProcessTable(&pt) },
+		"fallback": func() {
+			s.childrenFiles = false
+			_, _ = s.zombieChildren(buf[:0])
+			s.childrenFiles = true
+		},
+	} {
+		if a := testing.AllocsPerRun(50, fn); a != 0 {
+			t.Errorf("%s: %v allocations per scan", name, a)
+		}
+	}
+}
+
+func benchScanner(b *testing.B, fn func(s *Scanner, buf []int)) {
+	s, err := NewFS("").NewScanner()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	buf := make([]int, 0, 64)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		fn(s, buf)
+	}
+}
+
+func BenchmarkScannerZombieChildren(b *testing.B) {
+	benchScanner(b, func(s *Scanner, buf []int) { _, _ = s.zombieChildren(buf[:0]) })
+}
+
+func BenchmarkScannerZombieChildrenFallback(b *testing.B) {
+	benchScanner(b, func(s *Scanner, buf []int) { s.childrenFiles = false; _, _ = s.zombieChildren(buf[:0]) })
+}
+
+func BenchmarkScannerPidfds(b *testing.B) {
+	benchScanner(b, func(s *Scanner, buf []int) { _, _ = s.pidfds(buf[:0]) })
+}
+
+func BenchmarkProcessTable(b *testing.B) {
+	var pt ProcessTable
+	benchScanner(b, func(s *Scanner, buf []int) { _ = s.ProcessTable(&pt) })
+}

@@ -1,0 +1,5 @@
+package reaper
+
+import "runtime"
+
+func runtimeVersion() string { return runtime.Version() }
