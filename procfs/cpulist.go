@@ -51,21 +51,25 @@ func ParseCPUList(b []byte) (int, error) {
 	if nr > len(ranges) {
 		return 0, errors.New("CPU list out of order with too many elements")
 	}
-	// Merge: count each CPU once.
+	// Count each CPU once: sort the ranges by their start (insertion sort:
+	// at most 64, in place) and add up their union in one sweep, so that
+	// even 64 overlapping ranges of 65,536 CPUs cost a few thousand steps.
+	rs := ranges[:nr]
+	for i := 1; i < len(rs); i++ {
+		for j := i; j > 0 && rs[j][0] < rs[j-1][0]; j-- {
+			rs[j], rs[j-1] = rs[j-1], rs[j]
+		}
+	}
 	count = 0
-	for i := 0; i < nr; i++ {
-		lo, hi := ranges[i][0], ranges[i][1]
-		for cpu := lo; cpu <= hi; cpu++ {
-			dup := false
-			for j := 0; j < i; j++ {
-				if cpu >= ranges[j][0] && cpu <= ranges[j][1] {
-					dup = true
-					break
-				}
-			}
-			if !dup {
-				count++
-			}
+	end := -1 // the last CPU counted so far
+	for _, r := range rs {
+		lo, hi := r[0], r[1]
+		if lo <= end {
+			lo = end + 1
+		}
+		if hi >= lo {
+			count += hi - lo + 1
+			end = hi
 		}
 	}
 	return count, nil
