@@ -125,7 +125,10 @@ func TestConcurrentUse(t *testing.T) {
 					fail("Start: %v", err)
 					return
 				}
-				for j := 0; j < 5; j++ {
+				// Long enough (30 × 5 ms) to span the watcher's first
+				// ticks, which record the changes the writer causes:
+				// Result and Changes then read what a tick writes.
+				for j := 0; j < 30; j++ {
 					res := tuner.Result()
 					if res.GOMAXPROCS.Reason == "" || res.GOMEMLIMIT.Reason == "" {
 						fail("Tuner.Result without reasons: %+v", res)

@@ -3,6 +3,7 @@ package runtimeinfo
 import (
 	"log/slog"
 	"math"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"sync"
@@ -190,4 +191,52 @@ func TestTimerLoop(t *testing.T) {
 	if ticks != n || overlap || doneCalls != 1 || inside != 0 {
 		t.Errorf("ticks %d then %d, overlap %v, done called %d times, inside %d", n, ticks, overlap, doneCalls, inside)
 	}
+}
+
+// TestTunerResultWhileWatching: Result and Changes read what the watcher's
+// ticks write (each applied change is recorded in the Tuner). Under -race,
+// a Result or Changes without its locks is reported here: a reader
+// goroutine calls them without pause while the CPU limit changes six
+// times and each change is applied and recorded.
+func TestTunerResultWhileWatching(t *testing.T) {
+	saveRuntime(t)
+	noMemLimit()
+	f := newFixture(t, nil)
+	cpu := openRW(t, filepath.Join(f.root, "sys/fs/cgroup/pod/app/cpu.max"))
+	_, tuner, err := Start(WithRoot(f.root), quiet(), oldGo(), WithInterval(MinWatchInterval))
+	if err != nil || tuner == nil {
+		t.Fatalf("Start: %v", err)
+	}
+	defer tuner.Undo()
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if r := tuner.Result(); r.GOMAXPROCS.Reason == "" {
+				t.Error("Result without a reason")
+				return
+			}
+			_ = tuner.Changes()
+		}
+	}()
+	for i := 0; i < 6; i++ {
+		before := len(tuner.Changes())
+		if _, err := cpu.WriteAt([]byte([]string{"100000 100000\n", "300000 100000\n"}[i%2]), 0); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for len(tuner.Changes()) == before && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if len(tuner.Changes()) == before {
+			t.Fatalf("change %d: the watcher recorded nothing within 5 s", i)
+		}
+	}
+	close(stop)
+	<-done
 }

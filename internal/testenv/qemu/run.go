@@ -124,15 +124,30 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	defer unlock()
 	res, err := run(ctx, cfg)
-	if err != nil && res.BootTime == 0 && ctx.Err() == nil && errors.Is(err, errBootStalled) {
-		// The kernel never reached /init: an emulation stall, not the
-		// test's doing. One more boot, said in the result's console.
+	if err != nil && ctx.Err() == nil && (errors.Is(err, errBootStalled) || errors.Is(err, errGuestStalled)) {
+		// The kernel never reached /init, or it reported a stall (RCU,
+		// soft lockup) and the command then made no progress: an
+		// emulation stall, not the test's doing. One more boot, said in
+		// the result's console.
 		first := res.Console
 		res, err = run(ctx, cfg)
-		res.Console = "(first boot stalled before /init and was retried; its console follows)\n" + tail(first, 40) + "\n(second boot)\n" + res.Console
+		res.Console = "(the first boot stalled and was retried; its console follows)\n" + tail(first, 40) + "\n(second boot)\n" + res.Console
 	}
 	return res, err
 }
+
+// StallGrace is how long a guest whose kernel reported a stall (an RCU
+// stall or a soft lockup: under emulation, vCPU threads the host did not
+// schedule for seconds) may go on without a verdict before it is
+// considered hung, stopped and, once, booted again. Seen in CI: after an
+// RCU stall the guest's timers stopped and it printed nothing more until
+// its 5-minute timeout.
+const StallGrace = 45 * time.Second
+
+var errGuestStalled = errors.New("the guest kernel reported a stall and no verdict followed")
+
+// stallMarkers are kernel messages of a stalled guest.
+var stallMarkers = [][]byte{[]byte("detected stalls on CPUs"), []byte("BUG: soft lockup")}
 
 // BootDeadline bounds the time from starting qemu to /init starting the
 // command; a boot that has not got there by then is stalled and retried once.
@@ -215,7 +230,26 @@ func run(ctx context.Context, cfg Config) (Result, error) {
 			cancel()
 		}
 	})
+	hung := make(chan struct{})
+	stopHangCheck := make(chan struct{})
+	go func() {
+		tk := time.NewTicker(time.Second)
+		defer tk.Stop()
+		for {
+			select {
+			case <-stopHangCheck:
+				return
+			case <-tk.C:
+				if at := console.stallTime(); !at.IsZero() && time.Since(at) > StallGrace {
+					close(hung)
+					cancel()
+					return
+				}
+			}
+		}
+	}()
 	runErr := cmd.Run()
+	close(stopHangCheck)
 	watchdog.Stop()
 	res.Duration = time.Since(begin)
 
@@ -230,6 +264,8 @@ func run(ctx context.Context, cfg Config) (Result, error) {
 		return res, nil
 	case isClosed(stalled):
 		return res, fmt.Errorf("qemu: %w within %v; console ends with:\n%s", errBootStalled, BootDeadline, tail(log, 40))
+	case isClosed(hung):
+		return res, fmt.Errorf("qemu: %w within %v; console ends with:\n%s", errGuestStalled, StallGrace, tail(log, 40))
 	case qemuCtx.Err() != nil:
 		return res, fmt.Errorf("qemu: no verdict after %v (%v); console ends with:\n%s", res.Duration.Round(time.Millisecond), qemuCtx.Err(), tail(log, 40))
 	case runErr != nil:
@@ -359,6 +395,14 @@ type consoleBuffer struct {
 	mu      sync.Mutex
 	buf     bytes.Buffer
 	started time.Time
+	stalled time.Time // the first stall message (stallMarkers)
+}
+
+// stallTime returns when the guest kernel first reported a stall, or zero.
+func (c *consoleBuffer) stallTime() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stalled
 }
 
 func (c *consoleBuffer) Write(p []byte) (int, error) {
@@ -374,6 +418,18 @@ func (c *consoleBuffer) Write(p []byte) (int, error) {
 		}
 		if bytes.Contains(c.buf.Bytes()[from:], c.start) {
 			c.started = time.Now()
+		}
+	}
+	if c.stalled.IsZero() {
+		from := c.buf.Len() - len(p) - 64 // a marker split across writes
+		if from < 0 {
+			from = 0
+		}
+		for _, m := range stallMarkers {
+			if bytes.Contains(c.buf.Bytes()[from:], m) {
+				c.stalled = time.Now()
+				break
+			}
 		}
 	}
 	if c.mirror != nil {
