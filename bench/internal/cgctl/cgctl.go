@@ -7,6 +7,7 @@ package cgctl
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -97,6 +98,9 @@ func Discover() (*Host, error) {
 		return nil, unavailable("CPU list %q: %v", cpus, err)
 	}
 	h.NumCPUs = len(h.CPUs)
+	for _, p := range h.SweepLeftovers() {
+		fmt.Fprintf(os.Stderr, "cgctl: removed leftover cgroup %s\n", p)
+	}
 	// Probe writability once.
 	for _, d := range h.dirs() {
 		p := filepath.Join(d, Prefix+"probe-"+randSuffix())
@@ -243,6 +247,88 @@ func CleanupAll() []error {
 	return errs
 }
 
+// staleAge is the age at which a prefixed cgroup whose name carries no
+// creator PID (the names of older versions) counts as left over.
+const staleAge = 30 * time.Minute
+
+// creatorPID returns the PID in a name made by Create:
+// Prefix + "<pid>-<name>-<hex>".
+func creatorPID(name string) (int, bool) {
+	rest, ok := strings.CutPrefix(name, Prefix)
+	if !ok {
+		return 0, false
+	}
+	p, _, ok := strings.Cut(rest, "-")
+	if !ok {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(p)
+	return pid, err == nil && pid > 0
+}
+
+// leftover reports whether a cgroup named name, last changed at mtime, is
+// left over by a run that ended without removing it (a kill, a crash): its
+// creator no longer runs, or, for a name without a PID, it is older than
+// staleAge. A PID that was reused keeps its cgroup until that process
+// ends too.
+func leftover(name string, mtime time.Time) bool {
+	if !strings.HasPrefix(name, Prefix) {
+		return false
+	}
+	if pid, ok := creatorPID(name); ok {
+		if pid == os.Getpid() {
+			return false
+		}
+		return !alive(pid)
+	}
+	return time.Since(mtime) > staleAge
+}
+
+// alive reports whether process pid exists and has not exited: a zombie
+// (killed, not yet waited for by its parent) counts as gone.
+func alive(pid int) bool {
+	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+		return false
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return !errors.Is(err, os.ErrNotExist)
+	}
+	// "pid (comm) S ...": the state follows the last ')'.
+	if i := bytes.LastIndexByte(b, ')'); i >= 0 && i+2 < len(b) {
+		return b[i+2] != 'Z' && b[i+2] != 'X'
+	}
+	return true
+}
+
+// SweepLeftovers removes, in h's directories, the cgroups that earlier
+// runs left behind (see leftover) and returns their paths. It removes with
+// rmdir only: the kernel refuses to remove a cgroup that holds a process or
+// a child cgroup, so nothing in use is touched, and nothing but this
+// package's names is ever considered. Discover calls it.
+func (h *Host) SweepLeftovers() (removed []string) {
+	for _, d := range h.dirs() {
+		ents, err := os.ReadDir(d)
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			if !e.IsDir() {
+				continue
+			}
+			info, err := e.Info()
+			if err != nil || !leftover(e.Name(), info.ModTime()) {
+				continue
+			}
+			p := filepath.Join(d, e.Name())
+			if os.Remove(p) == nil {
+				removed = append(removed, p)
+			}
+		}
+	}
+	return removed
+}
+
 func randSuffix() string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
@@ -260,7 +346,9 @@ func write(dir, file, val string) error {
 // Create makes a fresh child cgroup below h's directories with the limits
 // of spec. On error nothing is left behind.
 func (h *Host) Create(spec Spec) (g *Group, err error) {
-	name := Prefix + sanitize(spec.Name) + "-" + randSuffix()
+	// The creator's PID comes first, so that a later run can tell a
+	// leftover of a killed run (SweepLeftovers) from a live one's.
+	name := Prefix + strconv.Itoa(os.Getpid()) + "-" + sanitize(spec.Name) + "-" + randSuffix()
 	g = &Group{V2: h.V2}
 	register(g)
 	defer func() {
