@@ -6,9 +6,6 @@ import "github.com/rightsize/rightsize/internal/capturehook"
 // is not part of the public API (it names files for a tool, not values for
 // a program), so it is handed to the command through an internal package.
 func init() {
-	capturehook.CgroupFiles = func(g any) ([]string, error) {
-		return g.(*Group).files()
-	}
 	capturehook.CgroupEntries = func(g any) ([]capturehook.Entry, error) {
 		return g.(*Group).entries()
 	}

@@ -13,32 +13,6 @@ import (
 	"github.com/rightsize/rightsize/procfs"
 )
 
-// copyTree copies a fixture tree into a temporary directory so a test can
-// grow or break files in it.
-func copyTree(t *testing.T, src string) string {
-	t.Helper()
-	dst := t.TempDir()
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if info.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
-
 // heapGrowth runs fn and reports how many bytes it allocated in total.
 func heapGrowth(fn func()) uint64 {
 	var before, after runtime.MemStats
@@ -58,7 +32,7 @@ func TestOversizedInput(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes 200 MB of temporary files")
 	}
-	root := copyTree(t, "testdata/v2-nested")
+	root := testenv.CopyTreeTemp(t, "testdata/v2-nested")
 	const size = 100 << 20
 	const under = 60 << 20 // below the 64 MiB bound of a mountinfo read
 
@@ -199,7 +173,7 @@ func TestUnreadableFile(t *testing.T) {
 	root := os.Getenv("RIGHTSIZE_UNREADABLE_ROOT")
 	if root == "" {
 		root = filepath.Join(testenv.NobodyTempDir(t), "tree")
-		if err := os.Rename(copyTree(t, "testdata/v2-nested"), root); err != nil {
+		if err := os.Rename(testenv.CopyTreeTemp(t, "testdata/v2-nested"), root); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.Chmod(root, 0o755); err != nil { // t.TempDir's mode

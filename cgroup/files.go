@@ -77,9 +77,9 @@ var fileNames = [numFiles]string{
 // exist, each v2 mount's cgroup.controllers, each v1 hierarchy top's
 // cgroup.sane_behavior marker and the unified cgroup's cgroup.procs and
 // cgroup.type (which tell a hierarchy root). It is what a capture copies so
-// that the tree reads the same under WithRoot; the command reaches it
-// through CaptureFiles. It stats files and allocates; it is not for hot
-// paths.
+// that the tree reads the same under WithRoot; the command reaches the
+// entries behind it through capturehook.CgroupEntries. It stats files and
+// allocates; it is not for hot paths.
 func (g *Group) files() ([]string, error) {
 	entries, err := g.entries()
 	var out []string

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rightsize/rightsize/internal/testenv"
 )
 
 // want describes what a fixture tree must read as. Zero-valued limits mean
@@ -398,7 +400,7 @@ func TestLeafCPULimitAndMoved(t *testing.T) {
 	if n := testing.AllocsPerRun(20, func() { g.Moved() }); n != 0 {
 		t.Errorf("Moved allocates %v", n)
 	}
-	root := copyTree(t, "testdata/v2-nested")
+	root := testenv.CopyTreeTemp(t, "testdata/v2-nested")
 	g3, err := Open(WithRoot(root))
 	if err != nil {
 		t.Fatal(err)

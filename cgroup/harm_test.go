@@ -32,6 +32,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rightsize/rightsize/internal/rootfs"
+	"github.com/rightsize/rightsize/internal/testenv"
 )
 
 // harmBound is how long any one call may take. Every call reads a handful
@@ -448,29 +449,6 @@ func fastTempDir(t testing.TB) string {
 	return t.TempDir()
 }
 
-// copyInto copies the fixture tree src to dst (created).
-func copyInto(t testing.TB, src, dst string) {
-	t.Helper()
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if info.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 // regularFiles lists the regular files below root, as slash-separated
 // paths relative to it, sorted.
 func regularFiles(t testing.TB, root string) []string {
@@ -711,7 +689,7 @@ func TestHarmNotRegular(t *testing.T) {
 		t.Run(fx, func(t *testing.T) {
 			harmResolutions(t, func(t *testing.T) {
 				root := absPath(t, fastTempDir(t))
-				copyInto(t, filepath.Join("testdata", fx), root)
+				testenv.CopyTree(t, filepath.Join("testdata", fx), root)
 				base := baseRun(t, root)
 				kinds := openableKinds(t, kinds, root)
 				for _, rel := range regularFiles(t, root) {
@@ -786,7 +764,7 @@ func TestHarmSparse(t *testing.T) {
 		t.Run(fx, func(t *testing.T) {
 			harmResolutions(t, func(t *testing.T) {
 				root := absPath(t, fastTempDir(t))
-				copyInto(t, filepath.Join("testdata", fx), root)
+				testenv.CopyTree(t, filepath.Join("testdata", fx), root)
 				base := baseRun(t, root)
 				for _, rel := range regularFiles(t, root) {
 					if markerFiles[path.Base(rel)] {
@@ -827,7 +805,7 @@ func TestHarmSparse(t *testing.T) {
 // beyond either is refused with ErrTooLarge; both in bounded time.
 func TestHarmMountInfoBounds(t *testing.T) {
 	root := absPath(t, t.TempDir())
-	copyInto(t, "testdata/harm-v2", root)
+	testenv.CopyTree(t, "testdata/harm-v2", root)
 	mi := filepath.Join(root, "proc/self/mountinfo")
 	real, err := os.ReadFile(mi)
 	if err != nil {
@@ -987,7 +965,7 @@ func (e escapeEnv) withRoot(t testing.TB, root, fixture string, decoys ...string
 	t.Helper()
 	e.root = root
 	if fixture != "" {
-		copyInto(t, filepath.Join("testdata", fixture), e.root)
+		testenv.CopyTree(t, filepath.Join("testdata", fixture), e.root)
 	}
 	watched := []string{e.outside, e.cg}
 	// Decoys: directories inside the root, full of canaries, where a
@@ -1713,7 +1691,7 @@ func TestHarmIntEdges(t *testing.T) {
 		tc := cases[name]
 		t.Run(name, func(t *testing.T) {
 			root := absPath(t, fastTempDir(t))
-			copyInto(t, filepath.Join("testdata", tc.fixture), root)
+			testenv.CopyTree(t, filepath.Join("testdata", tc.fixture), root)
 			for rel, content := range tc.files {
 				if err := os.WriteFile(filepath.Join(root, filepath.FromSlash(rel)), []byte(content), 0o644); err != nil {
 					t.Fatal(err)
@@ -1766,7 +1744,7 @@ func TestHarmStatsClearedOnError(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			root := absPath(t, t.TempDir())
-			copyInto(t, filepath.Join("testdata", tc.fixture), root)
+			testenv.CopyTree(t, filepath.Join("testdata", tc.fixture), root)
 			if err := os.WriteFile(filepath.Join(root, tc.file), []byte(tc.content), 0o644); err != nil {
 				t.Fatal(err)
 			}

@@ -151,8 +151,9 @@ func (fs FS) Cgroup(pid string) ([]CgroupLine, error) {
 // ScanCgroup reads <root>/proc/<pid>/cgroup into buf and calls fn for each
 // line with the hierarchy ID, the raw controller list ("cpu,cpuacct",
 // "name=systemd", empty on the v2 line) and the path, all aliasing buf. It
-// validates as ParseCgroup does and allocates nothing when it succeeds; a
-// file that does not fit in buf is an error wrapping ErrTooLarge. It stops
+// validates as ParseCgroup does and allocates only to open the file (not
+// per line); a file that does not fit in buf is an error wrapping
+// ErrTooLarge. It stops
 // at the first error from fn. It returns the file's content (in buf).
 func (fs FS) ScanCgroup(pid string, buf []byte, fn func(id int, controllers, path []byte) error) ([]byte, error) {
 	n := name(pid, "cgroup")

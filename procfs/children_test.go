@@ -1,8 +1,15 @@
 package procfs
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
+
+	"github.com/rightsize/rightsize/internal/testenv"
 )
 
 func TestParseChildren(t *testing.T) {
@@ -52,5 +59,47 @@ func TestScannerFixtures(t *testing.T) {
 func TestProcessTableMissing(t *testing.T) {
 	if _, err := NewFS(t.TempDir()).ProcessTable(); err == nil {
 		t.Error("empty tree: no error")
+	}
+}
+
+// TestScannerBounded: a hostile captured tree whose children file repeats
+// a PID without end, or whose /proc lists more processes than any kernel
+// can have, ends the scan with ErrTooLarge (here with the bound lowered
+// to 100, so that the test stays fast).
+func TestScannerBounded(t *testing.T) {
+	defer func(old int) { maxScanPIDs = old }(maxScanPIDs)
+	maxScanPIDs = 100
+	for _, tree := range []string{"testdata/proctable", "testdata/proctable-nochildren"} {
+		dir := testenv.CopyTreeTemp(t, tree)
+		if tree == "testdata/proctable" {
+			// PID 57 a thousand times over.
+			if err := os.WriteFile(filepath.Join(dir, "proc/1/task/1/children"), []byte(strings.Repeat("57 ", 1000)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			// A thousand more processes in /proc.
+			stat, err := os.ReadFile(filepath.Join(dir, "proc/58/stat"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for pid := 1000; pid < 2000; pid++ {
+				d := filepath.Join(dir, "proc", strconv.Itoa(pid))
+				if err := os.Mkdir(d, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(d, "stat"), stat, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		s, err := NewFS(dir).NewScanner()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.zombieChildren(nil)
+		s.Close()
+		if !errors.Is(err, ErrTooLarge) {
+			t.Errorf("%s made hostile: %v, want ErrTooLarge", tree, err)
+		}
 	}
 }

@@ -12,8 +12,10 @@
 // (a FIFO, a socket, a device) is refused without blocking, and every read
 // is bounded ([ErrTooLarge]); every error names the file ([Error]).
 //
-// For readers that poll, [FS.ScanCgroup], [FS.ScanMountInfo], [Handle] and
-// [Scanner] read into buffers of their own and allocate nothing.
+// For readers that poll, [Handle] and [Scanner] read into buffers of their
+// own and allocate nothing per read. [FS.ScanCgroup] and [FS.ScanMountInfo]
+// parse into the caller's buffer and allocate only to open the file (a few
+// small allocations, not per line).
 //
 // See proc(5), proc_pid_cgroup(5), proc_pid_mountinfo(5),
 // proc_pid_status(5), proc_pid_stat(5) and Documentation/accounting/psi.rst

@@ -11,8 +11,9 @@ import (
 const DefaultRoot = "/"
 
 // maxFileSize bounds how much of a /proc file the whole-file readers
-// accept. The files read whole (cgroup, status, meminfo, environ,
-// oom_score_adj) are a few KiB; a larger one is refused with ErrTooLarge
+// accept. The files read whole with it (cgroup, status, meminfo, environ)
+// are a few KiB; stat, limits, oom_score_adj, pressure and osrelease have
+// smaller bounds of their own; a larger one is refused with ErrTooLarge
 // rather than read without limit.
 const maxFileSize = 1 << 20
 
@@ -21,9 +22,10 @@ var (
 	// its content is not in the format the kernel documents.
 	ErrMalformed = errors.New("malformed")
 
-	// ErrTooLarge is wrapped when a file exceeds the reader's bound
-	// (1 MiB for a file read whole; 64 MiB or 1,048,576 lines for
-	// mountinfo, which is streamed).
+	// ErrTooLarge is wrapped when a file exceeds the reader's bound (at
+	// most 1 MiB for a file read whole, less for the small ones; 64 MiB or
+	// 1,048,576 lines for mountinfo, which is streamed; 4,194,304 PIDs for
+	// one process-table scan).
 	ErrTooLarge = rootfs.ErrTooLarge
 
 	// ErrNotRegular is wrapped when a path names a FIFO, a socket, a
@@ -108,9 +110,12 @@ func (fs FS) Open(elem ...string) (*Handle, error) {
 	return &Handle{f: f, path: fs.root.Join(n)}, nil
 }
 
-// Read reads the file from its start into buf and returns the bytes read.
-// A file that fills buf is refused with ErrTooLarge: buf must be larger
-// than the file.
+// Read reads the file from its start into buf with one pread and returns
+// the bytes read. A file that fills buf is refused with ErrTooLarge: buf
+// must be larger than the file. One pread returns a whole file only where
+// the kernel writes it as one record (/proc/<pid>/cgroup, stat, status,
+// the pressure files, cgroupfs files); a seq_file of many records
+// (mountinfo, smaps) comes about a page per read and needs a Stream.
 func (h *Handle) Read(buf []byte) ([]byte, error) {
 	if h == nil || !h.f.IsOpen() {
 		return nil, errors.New("procfs: read of a closed Handle")

@@ -13,9 +13,11 @@ import (
 const MaxMountInfoLine = 64 << 10
 
 // Bounds of one mountinfo read. A node with thousands of containers has a
-// mountinfo of a few MiB; these stop a file that never ends (a device in
-// its place is refused before, but a huge regular file in a captured tree
-// is not) in bounded time, with ErrTooLarge.
+// mountinfo of a few MiB; these stop, in bounded time and with
+// ErrTooLarge, a file whose stat size cannot tell (a live kernel file
+// reports 0) or that grows while it is read. (A device in its place is
+// refused at open, and so is a regular file stat already shows too
+// large.)
 const (
 	maxMountInfoBytes = 64 << 20
 	maxMountInfoLines = 1 << 20
@@ -239,8 +241,8 @@ const minMountInfoBuf = 4 << 10
 
 // ScanMountInfo streams <root>/proc/<pid>/mountinfo line by line and calls
 // fn with a view of every well-formed line (valid only during the call),
-// without allocating when buf is given and holds the longest line: buf is
-// the line buffer (at least 4 KiB is used; it is replaced by a larger one,
+// allocating only to open the file when buf is given and holds the
+// longest line: buf is the line buffer (at least 4 KiB is used; it is replaced by a larger one,
 // up to MaxMountInfoLine, when a line does not fit). Malformed and over-long lines
 // are counted in skipped and passed over. It stops early when fn returns
 // false. The file is read to at most 64 MiB and 1,048,576 lines; beyond

@@ -61,7 +61,8 @@ func ParsePSI(data []byte, p *PSI) error {
 }
 
 func parsePSILine(b []byte, l *PSILine) error {
-	seen := 0
+	const avg10, avg60, avg300, total = 1, 2, 4, 8
+	seen := 0 // a bit per key: each must appear (a repeat does not count twice)
 	for len(b) > 0 {
 		var f []byte
 		f, b, _ = bytes.Cut(b, []byte(" "))
@@ -77,23 +78,22 @@ func parsePSILine(b []byte, l *PSILine) error {
 			}
 			switch string(k) {
 			case "avg10":
-				l.Avg10 = x
+				l.Avg10, seen = x, seen|avg10
 			case "avg60":
-				l.Avg60 = x
+				l.Avg60, seen = x, seen|avg60
 			default:
-				l.Avg300 = x
+				l.Avg300, seen = x, seen|avg300
 			}
-			seen++
 		case "total":
 			x, ok := parseUint64(v)
 			if !ok || x > math.MaxInt64/uint64(time.Microsecond) {
 				return malformed("pressure total=%q is not a count of microseconds", v)
 			}
 			l.Total = time.Duration(x) * time.Microsecond
-			seen++
+			seen |= total
 		}
 	}
-	if seen != 4 {
+	if seen != avg10|avg60|avg300|total {
 		return malformed("pressure line lacks avg10, avg60, avg300 or total")
 	}
 	return nil

@@ -18,6 +18,7 @@ var psiTests = []struct {
 	{in: "some avg10=100.01 avg60=0.00 avg300=0.00 total=0\n", wantErr: true},
 	{in: "some avg10=0.00 avg60=0.00 avg300=0.00 total=18446744073709551615\n", wantErr: true},
 	{in: "some avg10=0.00 avg60=0.00 total=0\n", wantErr: true},
+	{in: "some avg10=1.00 avg10=2.00 avg10=3.00 total=0\n", wantErr: true}, // a key repeated, two missing
 	{in: "", wantErr: true},
 }
 

@@ -2,6 +2,7 @@ package procfs
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"strconv"
 	"syscall"
@@ -102,6 +103,13 @@ func (s *Scanner) readStat(pid []byte) (statCore, error) {
 	return c, nil
 }
 
+// maxScanPIDs bounds the processes one scan looks at: the kernel's largest
+// pid_max (PID_MAX_LIMIT, 4,194,304 on 64-bit). Only a hostile captured
+// tree (a children file repeating a PID millions of times, a /proc with
+// millions of entries) reaches it; the scan then stops with ErrTooLarge
+// instead of reading for minutes.
+var maxScanPIDs = 1 << 22 // a variable for the tests
+
 // eachChild calls fn with the PID and state of each child of this
 // process. A child that vanishes while it is read is left out.
 func (s *Scanner) eachChild(fn func(pid int, state byte)) error {
@@ -113,7 +121,14 @@ func (s *Scanner) eachChild(fn func(pid int, state byte)) error {
 		})
 	}
 	var ferr error
+	seen := 0
 	emit := func(pid int) {
+		if seen++; seen > maxScanPIDs {
+			if ferr == nil {
+				ferr = s.fs.box(name("self", "task"), fmt.Errorf("%w: more than %d children", ErrTooLarge, maxScanPIDs))
+			}
+			return
+		}
 		num := strconv.AppendInt(s.link[:0], int64(pid), 10)
 		c, err := s.readStat(num)
 		switch {
@@ -154,6 +169,9 @@ func (s *Scanner) eachChild(fn func(pid int, state byte)) error {
 					break
 				}
 			}
+			if ferr != nil {
+				break
+			}
 		}
 		f.Close()
 		if bad && ferr == nil {
@@ -173,6 +191,7 @@ func (s *Scanner) eachChild(fn func(pid int, state byte)) error {
 // that vanishes while it is read is left out.
 func (s *Scanner) eachProcess(fn func(c statCore)) error {
 	it := s.proc.Entries(s.dirBuf[:])
+	seen := 0
 	for it.Next() {
 		nm := it.Name()
 		if nm[0] < '1' || nm[0] > '9' {
@@ -180,6 +199,9 @@ func (s *Scanner) eachProcess(fn func(c statCore)) error {
 		}
 		if _, ok := parseUint64(nm); !ok {
 			continue
+		}
+		if seen++; seen > maxScanPIDs {
+			return s.fs.box(name(), fmt.Errorf("%w: more than %d processes", ErrTooLarge, maxScanPIDs))
 		}
 		c, err := s.readStat(nm)
 		if err != nil {

@@ -123,9 +123,10 @@ func TestScannerNoAlloc(t *testing.T) {
 		"pidfds":         func() { _, _ = s.pidfds(buf[:0]) },
 		"ProcessTable":   func() { _ = s.ProcessTable(&pt) },
 		"fallback": func() {
+			old := s.childrenFiles
 			s.childrenFiles = false
 			_, _ = s.zombieChildren(buf[:0])
-			s.childrenFiles = true
+			s.childrenFiles = old
 		},
 	} {
 		if a := testing.AllocsPerRun(50, fn); a != 0 {

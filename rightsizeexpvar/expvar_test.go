@@ -3,7 +3,6 @@ package rightsizeexpvar_test
 import (
 	"encoding/json"
 	"expvar"
-	"io/fs"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rightsize/rightsize/internal/testenv"
 	"github.com/rightsize/rightsize/procfs"
 	"github.com/rightsize/rightsize/rightsizeexpvar"
 	"github.com/rightsize/rightsize/runtimeinfo"
@@ -335,7 +335,7 @@ func TestReadLive(t *testing.T) {
 func TestFIFONeverBlocks(t *testing.T) {
 	skipUnlessLinux(t)
 	for _, file := range []string{"etc/hosts", "proc/self/mountinfo", "sys/fs/cgroup/memory.max"} {
-		root := copyTree(t, v2Pod)
+		root := testenv.CopyTreeTemp(t, v2Pod)
 		p := filepath.Join(root, file)
 		if err := os.Remove(p); err != nil {
 			t.Fatal(err)
@@ -365,41 +365,6 @@ func TestFIFONeverBlocks(t *testing.T) {
 		}
 		t.Logf("%s: %q", file, named)
 	}
-}
-
-// copyTree copies a fixture tree into a temporary directory that a test
-// may change; symbolic links are copied as links.
-func copyTree(t *testing.T, src string) string {
-	t.Helper()
-	dst := t.TempDir()
-	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, path)
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		if d.Type()&fs.ModeSymlink != 0 { // proc/self -> 1, proc/1/fd/*
-			target, err := os.Readlink(path)
-			if err != nil {
-				return err
-			}
-			return os.Symlink(target, filepath.Join(dst, rel))
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
 }
 
 // writeFile replaces a file's content.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rightsize/rightsize/internal/testenv"
 	"github.com/rightsize/rightsize/rightsizeexpvar"
 	"github.com/rightsize/rightsize/runtimeinfo"
 )
@@ -35,7 +36,7 @@ func TestProcessTable(t *testing.T) {
 
 	// An unlimited RLIMIT_NOFILE is null, never a magic number; a tree
 	// without a process table has none.
-	root := copyTree(t, procTable)
+	root := testenv.CopyTreeTemp(t, procTable)
 	writeFile(t, filepath.Join(root, "proc/1/limits"),
 		"Limit                     Soft Limit           Hard Limit           Units     \n"+
 			"Max open files            unlimited            unlimited            files     \n")
@@ -83,7 +84,7 @@ func TestMemoryPressureSignals(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	before := rightsizeexpvar.Read(runtimeinfo.WithRoot(procTable)).MemoryPressureSignals
 
-	root := copyTree(t, hostNested)
+	root := testenv.CopyTreeTemp(t, hostNested)
 	// memory.current 500 MB, inactive_file 50 MiB: a working set of about
 	// 450 MB against the effective limit, memory.high 300 MiB.
 	writeFile(t, filepath.Join(root, "sys/fs/cgroup/a/b/memory.current"), "500000000\n")

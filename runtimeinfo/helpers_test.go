@@ -2,7 +2,6 @@ package runtimeinfo
 
 import (
 	"context"
-	"io/fs"
 	"log/slog"
 	"math"
 	"os"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/rightsize/rightsize/internal/testenv"
 )
 
 // podTree is a cgroup v2 capture in which every file a Reader reads is
@@ -34,7 +35,7 @@ type fixture struct {
 func newFixture(t testing.TB, files map[string]string) *fixture {
 	t.Helper()
 	f := &fixture{t: t, root: t.TempDir()}
-	copyTree(t, podTree, f.root)
+	testenv.CopyTree(t, podTree, f.root)
 	for name, content := range files {
 		if content == "-" {
 			f.remove(name)
@@ -43,32 +44,6 @@ func newFixture(t testing.TB, files map[string]string) *fixture {
 		f.write(name, content)
 	}
 	return f
-}
-
-// copyTree copies the regular files and directories below src into dst.
-func copyTree(t testing.TB, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, b, 0o644)
-	})
-	if err != nil {
-		t.Fatalf("copy %s: %v", src, err)
-	}
 }
 
 // write rewrites a file in place (the same inode, as the kernel's files

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rightsize/rightsize/cgroup"
+	"github.com/rightsize/rightsize/internal/testenv"
 )
 
 func TestReadFixture(t *testing.T) {
@@ -95,7 +96,7 @@ func TestReadCgroupTrees(t *testing.T) {
 	} {
 		t.Run(tt.tree, func(t *testing.T) {
 			root := t.TempDir()
-			copyTree(t, "../cgroup/testdata/"+tt.tree, root)
+			testenv.CopyTree(t, "../cgroup/testdata/"+tt.tree, root)
 			f := &fixture{t: t, root: root}
 			f.write("proc/meminfo", "MemTotal: 16384000 kB\n")
 			f.write("proc/self/status", "Cpus_allowed_list:\t0-7\n")

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rightsize/rightsize/internal/testenv"
 )
 
 // TestPermissionDenied runs the command as nobody on a tree with unreadable
@@ -38,7 +40,7 @@ func TestPermissionDenied(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := filepath.Join(dir, "tree")
-	copyTree(t, "testdata/trees/k8s-v1-burstable", root)
+	testenv.CopyTree(t, "testdata/trees/k8s-v1-burstable", root)
 	bin := filepath.Join(dir, "rightsize.test")
 	copyFile(t, self, bin, 0o755)
 	for _, f := range []string{
@@ -93,34 +95,6 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// copyTree copies a fixture tree: directories, regular files, and
-// symbolic links as links (filepath.Walk does not follow them).
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if fi.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		if fi.Mode()&os.ModeSymlink != 0 {
-			link, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			return os.Symlink(link, target)
-		}
-		copyFile(t, p, target, 0o644)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 func copyFile(t *testing.T, src, dst string, mode os.FileMode) {

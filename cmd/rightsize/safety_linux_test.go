@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rightsize/rightsize/internal/testenv"
 )
 
 // The tests of issue 11: what capture writes where, files that are not
@@ -277,7 +279,7 @@ func captureFullDiskInNS(t *testing.T) {
 	// A tree with 512 KiB of incompressible mountinfo (within the 16 MiB
 	// bound of that file): its archive cannot fit in 64 KiB.
 	root := filepath.Join(t.TempDir(), "tree")
-	copyTree(t, "testdata/trees/k8s-v1-burstable", root)
+	testenv.CopyTree(t, "testdata/trees/k8s-v1-burstable", root)
 	noise := make([]byte, 512<<10)
 	rand.Read(noise)
 	f, err := os.OpenFile(filepath.Join(root, "proc/self/mountinfo"), os.O_APPEND|os.O_WRONLY, 0)
@@ -575,7 +577,7 @@ func TestNonRegularFiles(t *testing.T) {
 			t.Run(tt.tree+tt.file+"/"+strings.ReplaceAll(kind, " ", "_"), func(t *testing.T) {
 				t.Parallel()
 				root := filepath.Join(t.TempDir(), "tree")
-				copyTree(t, filepath.Join("testdata/trees", tt.tree), root)
+				testenv.CopyTree(t, filepath.Join("testdata/trees", tt.tree), root)
 				p := filepath.Join(root, filepath.FromSlash(tt.file))
 				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 					t.Fatal(err)
@@ -666,7 +668,7 @@ func TestEscapingLinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := filepath.Join(base, "tree")
-	copyTree(t, "testdata/trees/k8s-v1-burstable", root)
+	testenv.CopyTree(t, "testdata/trees/k8s-v1-burstable", root)
 	links := map[string]string{
 		"etc/hosts":                                  canaryFile,            // absolute, out of the root
 		"proc/meminfo":                               "../../canary",        // relative, out of the root
@@ -737,7 +739,7 @@ func TestEscapingLinks(t *testing.T) {
 // the replay reads through it as the tree does.
 func TestCgroupLinksCaptured(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "tree")
-	copyTree(t, "testdata/trees/k8s-v1-burstable", root)
+	testenv.CopyTree(t, "testdata/trees/k8s-v1-burstable", root)
 	for name, target := range map[string]string{
 		"sys/fs/cgroup/memory/memory.limit_in_bytes": "memory.usage_in_bytes",
 		"sys/fs/cgroup/pids/pids.max":                "../memory/memory.failcnt",
@@ -774,7 +776,7 @@ func TestCgroupLinksCaptured(t *testing.T) {
 // negative value or "of 0 periods", and the JSON lines stay valid.
 func TestWatchCountersGoDown(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "tree")
-	copyTree(t, "testdata/trees/k8s-v1-burstable", root)
+	testenv.CopyTree(t, "testdata/trees/k8s-v1-burstable", root)
 	cg := filepath.Join(root, "sys/fs/cgroup/cpu,cpuacct")
 	steps := []struct{ usage, periods, throttled, secs int64 }{
 		{98765432100, 120, 30, 4500000000},

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rightsize/rightsize/internal/testenv"
 	"github.com/rightsize/rightsize/runtimeinfo"
 )
 
@@ -18,7 +19,7 @@ import (
 func treeWith(t *testing.T, tree string, files map[string]string) string {
 	t.Helper()
 	root := filepath.Join(t.TempDir(), "tree")
-	copyTree(t, filepath.Join("testdata/trees", tree), root)
+	testenv.CopyTree(t, filepath.Join("testdata/trees", tree), root)
 	for name, content := range files {
 		p := filepath.Join(root, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {

@@ -6,10 +6,6 @@ package capturehook
 
 import "io/fs"
 
-// CgroupFiles lists the files a *cgroup.Group reads, as paths inside its
-// root.
-var CgroupFiles func(g any) ([]string, error)
-
 // Entry is a file a Group may read and what the tree holds there.
 type Entry struct {
 	Path string      // inside the root

@@ -1,6 +1,8 @@
 // Package kernfmt parses the numbers of kernel text files (procfs,
-// cgroupfs) from their bytes, without allocating: one copy of the digit
-// loops that package procfs and package cgroup both need.
+// cgroupfs) from their bytes, without allocating: the unsigned 64-bit
+// parser that package procfs and package cgroup both need, once. (Parsers
+// with a narrower range of their own, such as CPU numbers and mountinfo
+// IDs, keep their bounded loops.)
 package kernfmt
 
 import "math"

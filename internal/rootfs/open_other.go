@@ -13,9 +13,13 @@ import (
 )
 
 // Outside Linux there is no /proc or cgroupfs, but a captured tree may
-// still be read (a developer's laptop). The same rules hold, with a
-// portable walk: each component is examined with Lstat, links are resolved
-// inside the root, and only regular files are opened.
+// still be read (a developer's laptop). The rules hold with a portable
+// walk: each component is examined with Lstat, links are resolved inside
+// the root, and only what Lstat shows as a regular file is opened. One
+// limit: the check and the open are two steps (os.Open has no O_NONBLOCK
+// or O_NOFOLLOW everywhere), so a tree changed between them by someone
+// racing the reader could swap a FIFO or a link in. Linux, where services
+// run, opens and checks in one step.
 
 const maxLinks = 40
 

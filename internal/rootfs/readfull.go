@@ -2,10 +2,11 @@ package rootfs
 
 import "fmt"
 
-// readFull reads the whole file from its current offset into buf. seq
-// says a short read is the end (a live kernel file). A file that fills buf
-// and has more is refused with ErrTooLarge.
-func (f File) readFull(buf []byte, seq bool) (int, error) {
+// readFull reads the whole file from its current offset into buf, until a
+// read returns 0 (a short read is not the end: a kernel seq_file hands out
+// about a page of records per read). A file that fills buf and has more is
+// refused with ErrTooLarge.
+func (f File) readFull(buf []byte) (int, error) {
 	n := 0
 	for {
 		if n == len(buf) {
@@ -27,8 +28,5 @@ func (f File) readFull(buf []byte, seq bool) (int, error) {
 			return n, nil
 		}
 		n += m
-		if seq && n < len(buf) {
-			return n, nil
-		}
 	}
 }

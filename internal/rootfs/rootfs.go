@@ -21,6 +21,9 @@
 //     its limit with ErrTooLarge, so /dev/zero or a 1 GB file costs a
 //     bounded time and memory.
 //
+// Outside Linux a captured tree is read under the same rules, with the one
+// limit open_other.go states (the check and the open are two steps).
+//
 // Errors are *Error: the file (with the root prefix, so a person can find
 // it) and the problem. The hot path, File.ReadAt0 on a descriptor opened
 // once, allocates nothing.
@@ -259,7 +262,7 @@ func (r Root) ReadInto(name string, buf []byte) (int, error) {
 	if info.Size > int64(len(buf)) {
 		return 0, &Error{Path: r.Join(name), Err: tooLarge(int64(len(buf)))}
 	}
-	n, err := f.readFull(buf, r.IsLive())
+	n, err := f.readFull(buf)
 	if err != nil {
 		return 0, &Error{Path: r.Join(name), Err: err}
 	}
@@ -272,7 +275,6 @@ type Stream struct {
 	left int64 // bytes still allowed
 	max  int64
 	eof  bool
-	seq  bool // live kernel file: a short read is the end
 }
 
 // OpenStream opens a regular file for reading from the start, at most max
@@ -287,13 +289,16 @@ func (r Root) OpenStream(name string, max int64) (*Stream, error) {
 		f.Close()
 		return nil, &Error{Path: r.Join(name), Err: tooLarge(max)}
 	}
-	return &Stream{f: f, left: max, max: max, seq: r.IsLive() && info.Size == 0}, nil
+	return &Stream{f: f, left: max, max: max}, nil
 }
 
-// Read reads the next bytes. On a live kernel file (size 0 in stat, a
-// seq_file) a read shorter than asked is the end: seq_file fills the
-// buffer with as many records as fit, which saves the read returning 0.
+// Read reads the next bytes; the end is a read that returns 0. A read
+// shorter than asked is not the end: a kernel seq_file (mountinfo, smaps)
+// hands out about a page of records per read, whatever the buffer.
 func (s *Stream) Read(b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
 	if s.eof {
 		return 0, eofError
 	}
@@ -323,9 +328,6 @@ func (s *Stream) Read(b []byte) (int, error) {
 		return 0, eofError
 	}
 	s.left -= int64(n)
-	if s.seq && n < len(b) {
-		s.eof = true
-	}
 	return n, nil
 }
 
