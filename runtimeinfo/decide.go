@@ -1,7 +1,6 @@
 package runtimeinfo
 
 import (
-	"fmt"
 	"math"
 	"strconv"
 	"time"
@@ -114,14 +113,14 @@ func decideProcs(c *config, s *Snapshot, env []string, st runtimeState) settingP
 	case !s.HasCPULimit:
 		d.Want, d.HasWant = procsFor(c, s), true
 		d.Source = s.CPUs.Source
-		how = fmt.Sprintf("no CPU limit: %d CPUs usable (%s)", s.CPUs.N, s.CPUs.Source)
+		how = "no CPU limit: " + itoa(s.CPUs.N) + " CPUs usable (" + s.CPUs.Source.String() + ")"
 	default:
 		d.Want, d.HasWant = procsFor(c, s), true
 		d.Source = s.CPULimit.Source
-		how = fmt.Sprintf("limit %s CPUs (%s), policy %s, minimum %d, %d CPUs usable (%s): %d",
-			fmtCPUs(s.CPULimit.CPUs), s.CPULimit.Source, c.policy, c.minProcs, s.CPUs.N, s.CPUs.Source, d.Want)
+		how = "limit " + fmtCPUs(s.CPULimit.CPUs) + " CPUs (" + s.CPULimit.Source.String() + "), policy " + string(c.policy) +
+			", minimum " + itoa(c.minProcs) + ", " + itoa(s.CPUs.N) + " CPUs usable (" + s.CPUs.Source.String() + "): " + itoa(d.Want)
 		if s.Mode.ContainerAware && def != d.Want {
-			how += fmt.Sprintf("; the Go runtime's default would be %d", def)
+			how += "; the Go runtime's default would be " + itoa(def)
 		}
 	}
 
@@ -136,7 +135,7 @@ func decideProcs(c *config, s *Snapshot, env []string, st runtimeState) settingP
 		d.Reason = how + "; the program set its own GOMAXPROCS after rightsize: left alone"
 	case st.ownerProcs != 0 && st.procs != st.ownerProcs:
 		p.programSet = true
-		d.Reason = how + fmt.Sprintf("; the program set GOMAXPROCS to %d after rightsize set %d: left alone from now on", st.procs, st.ownerProcs)
+		d.Reason = how + "; the program set GOMAXPROCS to " + itoa(st.procs) + " after rightsize set " + itoa(st.ownerProcs) + ": left alone from now on"
 	case s.cpuErr && !s.HasCPULimit:
 		p.warn = true
 		d.Reason = how + ": left as it is"
@@ -147,9 +146,9 @@ func decideProcs(c *config, s *Snapshot, env []string, st runtimeState) settingP
 		d.Reason = how + "; the CPU limit is gone: handed back to the Go runtime's default"
 	case s.Mode.Updates && d.Want == def && (st.ownerProcs != 0 || st.procs != def) && st.canHand:
 		p.action = handBack
-		d.Reason = how + fmt.Sprintf("; equals the Go runtime's own default: handed back to the runtime (%s)", s.Mode.Reason)
+		d.Reason = how + "; equals the Go runtime's own default: handed back to the runtime (" + s.Mode.Reason + ")"
 	case s.Mode.Updates && d.Want == def:
-		d.Reason = how + fmt.Sprintf("; equals the Go runtime's own default: left to the runtime (%s)", s.Mode.Reason)
+		d.Reason = how + "; equals the Go runtime's own default: left to the runtime (" + s.Mode.Reason + ")"
 	case d.Want == st.procs:
 		d.Reason = how + "; already in force"
 	default:
@@ -189,9 +188,9 @@ func decideMem(c *config, s *Snapshot, env []string, st runtimeState) settingPla
 		d.Want, d.HasWant = memFor(c, eff.Bytes), true
 		d.Source = eff.Source
 		if c.memReserve > 0 {
-			how = fmt.Sprintf("limit %s (%s) minus reserve %s", fmtBytes(eff.Bytes), eff.Source, fmtBytes(c.memReserve))
+			how = "limit " + fmtBytes(eff.Bytes) + " (" + eff.Source.String() + ") minus reserve " + fmtBytes(c.memReserve)
 		} else {
-			how = fmt.Sprintf("%s × limit %s (%s)", strconv.FormatFloat(c.memRatio, 'f', -1, 64), fmtBytes(eff.Bytes), eff.Source)
+			how = strconv.FormatFloat(c.memRatio, 'f', -1, 64) + " × limit " + fmtBytes(eff.Bytes) + " (" + eff.Source.String() + ")"
 		}
 		if capped {
 			how += " (host memory is below the cgroup limit)"
@@ -199,8 +198,8 @@ func decideMem(c *config, s *Snapshot, env []string, st runtimeState) settingPla
 		if d.Want >= MinGOMEMLIMIT && c.offHeap && st.hasOffHeap && st.offHeap >= offHeapStep(d.Want) {
 			// Leave room for the memory the runtime does not manage:
 			// never below the floor, never above the static value.
-			how += fmt.Sprintf(": %s, minus %s charged to the cgroup that the Go runtime does not manage (cgo, mappings, shared memory, child processes, kernel memory)",
-				fmtBytes(d.Want), fmtBytes(st.offHeap))
+			how += ": " + fmtBytes(d.Want) + ", minus " + fmtBytes(st.offHeap) +
+				" charged to the cgroup that the Go runtime does not manage (cgo, mappings, shared memory, child processes, kernel memory)"
 			d.Want = max(d.Want-st.offHeap, MinGOMEMLIMIT)
 			p.offHeap = true
 		}
@@ -223,7 +222,7 @@ func decideMem(c *config, s *Snapshot, env []string, st runtimeState) settingPla
 		d.Reason = how + "; the program set its own GOMEMLIMIT after rightsize: left alone"
 	case st.ownerMem != 0 && st.memlimit != st.ownerMem:
 		p.programSet = true
-		d.Reason = how + fmt.Sprintf("; the program set GOMEMLIMIT to %d after rightsize set %d: left alone from now on", st.memlimit, st.ownerMem)
+		d.Reason = how + "; the program set GOMEMLIMIT to " + itoa(st.memlimit) + " after rightsize set " + itoa(st.ownerMem) + ": left alone from now on"
 	case !ok && s.memErr:
 		p.warn = true
 		d.Reason = how + ": left as it is"
@@ -234,13 +233,13 @@ func decideMem(c *config, s *Snapshot, env []string, st runtimeState) settingPla
 		d.Reason = how + ": the limit is gone; restored the value in force before rightsize"
 	case belowFloor:
 		p.warn = true
-		d.Reason = how + fmt.Sprintf(" is below the floor of %s (runtimeinfo.MinGOMEMLIMIT): not applied, %s kept", fmtBytes(MinGOMEMLIMIT), fmtLimit(st.memlimit))
+		d.Reason = how + " is below the floor of " + fmtBytes(MinGOMEMLIMIT) + " (runtimeinfo.MinGOMEMLIMIT): not applied, " + fmtLimit(st.memlimit) + " kept"
 	case d.Want == st.memlimit:
 		d.Reason = how + "; already in force"
 	case p.offHeap && st.ownerMem == st.memlimit && absDiff(d.Want, st.memlimit) < offHeapStep(d.Want):
 		// The estimate moves a little at every tick; GOMEMLIMIT follows
 		// it in steps, not in jitter.
-		d.Reason = how + fmt.Sprintf("; within %s of the value in force: left as it is", fmtBytes(offHeapStep(d.Want)))
+		d.Reason = how + "; within " + fmtBytes(offHeapStep(d.Want)) + " of the value in force: left as it is"
 	default:
 		p.action, p.value = set, d.Want
 		d.Reason = how
@@ -251,6 +250,11 @@ func decideMem(c *config, s *Snapshot, env []string, st runtimeState) settingPla
 // offHeapStep is the smallest change of GOMEMLIMIT the off-heap estimate
 // makes: 1% of the value, at least 1 MiB.
 func offHeapStep(v int64) int64 { return max(v/100, 1<<20) }
+
+// itoa formats the reasons' counts (strconv rather than fmt: the reasons
+// are built on the blank import's init path, and fmt is the costliest part
+// of it when cold).
+func itoa[T int | int64](n T) string { return strconv.FormatInt(int64(n), 10) }
 
 func absDiff(a, b int64) int64 {
 	if a > b {

@@ -249,7 +249,10 @@ func (r *Reader) Read(s *Snapshot) error {
 
 func (r *Reader) read(s *Snapshot) {
 	errs := s.Errors[:0]
-	*s = Snapshot{Root: r.fs.Root(), Layout: cgroup.LayoutNone, Mode: r.mode}
+	// Cleared in place, then filled: a composite literal here was built
+	// in a 2 KB temporary on the stack first.
+	*s = Snapshot{}
+	s.Root, s.Layout, s.Mode = r.fs.Root(), cgroup.LayoutNone, r.mode
 	add := func(err error) { errs = append(errs, err) }
 	for _, e := range r.envErrs {
 		add(e)

@@ -67,13 +67,14 @@ func Start(opts ...Option) (Result, *Tuner, error) {
 	// One logger for the Tune and the watcher: a warning the Tune logged is
 	// not repeated by the watcher while its condition lasts.
 	l := logger{cfg: &r.cfg, notify: r.cfg.notify, warned: new([2]string)}
-	res, undo := tuneWith(r, l)
-	t.result, t.undo = res.clone(), undo
-	err = res.Snapshot.Err()
-	s := &res.Snapshot
+	// The Tuner's own Result is filled in place; the caller gets a copy
+	// whose Errors slice is its own.
+	t.undo = tuneWith(r, l, &t.result)
+	s := &t.result.Snapshot
+	err = s.Err()
 	if errors.Is(err, cgroup.ErrNotSupported) || cfg.interval == 0 || !(s.HasCPULimit || s.HasMemoryLimit || s.HasMemoryHigh) {
 		r.Close()
-		return res, t, err
+		return t.result.clone(), t, err
 	}
 	// The watcher itself (its snapshot, its runtime/metrics samples) is
 	// made at its first tick, an interval after Start: nothing of it
@@ -91,7 +92,7 @@ func Start(opts ...Option) (Result, *Tuner, error) {
 		}
 		w.tick()
 	}, func() { r.Close() })
-	return res, t, err
+	return t.result.clone(), t, err
 }
 
 // logWarnings logs the configuration's warnings (unusable RIGHTSIZE_*
@@ -258,7 +259,10 @@ func (s *Snapshot) clone() Snapshot {
 	return c
 }
 
-func (r Result) clone() Result {
-	r.Snapshot = r.Snapshot.clone()
-	return r
+// clone copies a Result with an Errors slice of its own. By pointer: a
+// Result is over 2 KB, and every copy of it sits on the stack.
+func (r *Result) clone() (c Result) {
+	c = *r
+	c.Snapshot.Errors = append([]error(nil), r.Snapshot.Errors...)
+	return c
 }

@@ -179,18 +179,22 @@ func Tune(opts ...Option) (Result, func(), error) {
 	logWarnings(&cfg)
 	r := newReader(cfg)
 	defer r.Close()
-	res, undo := tuneWith(r, logger{cfg: &r.cfg, notify: r.cfg.notify})
+	var res Result
+	undo := tuneWith(r, logger{cfg: &r.cfg, notify: r.cfg.notify}, &res)
 	return res, undo, res.Snapshot.Err()
 }
 
-// tuneWith takes a snapshot with r, decides, applies and logs with l.
-func tuneWith(r *Reader, l logger) (Result, func()) {
-	var res Result
+// tuneWith takes a snapshot with r into res, decides, applies and logs
+// with l, and returns the undo. res is the caller's (Start's is the
+// Tuner's own): a Result is over 2 KB, and copies of it on the blank
+// import's init path grew the main goroutine's stack, whose fresh pages
+// were the largest part of the import's cold start (bench/README.md §4).
+func tuneWith(r *Reader, l logger, res *Result) func() {
 	r.mu.Lock()
 	r.read(&res.Snapshot)
 	r.mu.Unlock()
 	if errors.Is(res.Snapshot.Err(), cgroup.ErrNotSupported) {
-		return res, func() {}
+		return func() {}
 	}
 	if len(res.Snapshot.Errors) > 0 {
 		// Say once which files could not be read and why; the decisions
@@ -209,9 +213,9 @@ func tuneWith(r *Reader, l logger) (Result, func()) {
 	// Undo hands GOMAXPROCS back to the runtime when the runtime's own
 	// default was in force before.
 	prevDefault := st.ownerProcs == 0 && st.procs == runtimeDefault(&res.Snapshot)
+	procs, mem := res.GOMAXPROCS, res.GOMEMLIMIT
 	var once sync.Once
-	undo := func() { once.Do(func() { undoTune(res.GOMAXPROCS, res.GOMEMLIMIT, prevDefault) }) }
-	return res, undo
+	return func() { once.Do(func() { undoTune(procs, mem, prevDefault) }) }
 }
 
 // undoTune restores the state from before a Tune (or a Start and its
