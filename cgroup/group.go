@@ -93,9 +93,8 @@ type scratch struct {
 
 // scratchBytes are scratch's byte buffers, apart from discovery (which
 // holds slices): an allocation without pointers is not cleared when its
-// memory is fresh from the system, so the first Open of a process touches
-// only the pages it reads into (the blank import's init measured 6–9 µs
-// less cold, bench/README.md §4).
+// memory is fresh from the system, so the first Open of a process need not
+// touch all 40 KB of it.
 type scratchBytes struct {
 	cgroup    [8 << 10]byte
 	mountinfo [16 << 10]byte // grown by procfs for a longer line
