@@ -58,7 +58,10 @@ type Results struct {
 	Config            Config
 	BuildErrors       map[string]string
 	Sizes             map[string]int64 // variant -> binary size
-	Envs              []Env
+	// FloorFiles are the floor variant's files per environment (traced
+	// from the library's init there).
+	FloorFiles map[string][]string `json:",omitempty"`
+	Envs       []Env
 }
 
 func (c Config) logf(format string, args ...any) {
@@ -110,7 +113,42 @@ func Execute(ctx context.Context, cfg Config) (*Results, error) {
 	if len(order) == 0 {
 		return res, fmt.Errorf("nothing built")
 	}
-	args := append([]string{"-n", fmt.Sprint(cfg.N), "-inittrace", fmt.Sprint(cfg.InitTrace)}, order...)
+	// The floor variant reads what the library's init reads in each
+	// cgroup: the tracer, run there first, says which files.
+	var tracer, floorBin string
+	for b, v := range bins {
+		if v == "floor" {
+			floorBin = b
+		}
+	}
+	if floorBin != "" {
+		if tracer, err = variant.Build(ctx, cfg.ModDir, "./internal/startexp/tracer", "none", dir); err != nil {
+			return nil, err
+		}
+		res.FloorFiles = map[string][]string{}
+	}
+	launcherArgs := func(floor []string) []string {
+		binArgs, _ := json.Marshal(map[string][]string{floorBin: floor})
+		return append([]string{"-n", fmt.Sprint(cfg.N), "-inittrace", fmt.Sprint(cfg.InitTrace), "-args", string(binArgs)}, order...)
+	}
+	trace := func(start func(*exec.Cmd) error) ([]string, error) {
+		if tracer == "" {
+			return nil, nil
+		}
+		cmd := exec.Command(tracer)
+		cmd.Env = variant.CleanEnv()
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := start(cmd); err != nil {
+			return nil, err
+		}
+		err := cmd.Wait()
+		cgctl.Forget(cmd.Process)
+		if err != nil {
+			return nil, fmt.Errorf("tracer: %v: %s", err, stderr.String())
+		}
+		return strings.Fields(stdout.String()), nil
+	}
 
 	decode := func(name string, raw []byte) (Env, error) {
 		var lo launcherOut
@@ -130,14 +168,22 @@ func Execute(ctx context.Context, cfg Config) (*Results, error) {
 	}
 
 	// 1. This process's own cgroup.
+	own := "own cgroup (no limits)"
+	floor, err := trace(func(c *exec.Cmd) error { return c.Start() })
+	if err != nil {
+		return res, err
+	}
+	if floorBin != "" {
+		res.FloorFiles[own] = floor
+	}
 	cfg.logf("timing %d starts per variant in this process's cgroup", cfg.N)
-	cmd := exec.CommandContext(ctx, launcher, args...)
+	cmd := exec.CommandContext(ctx, launcher, launcherArgs(floor)...)
 	cmd.Env = variant.CleanEnv()
 	outb, err := cmd.Output()
 	if err != nil {
 		return res, fmt.Errorf("launcher: %v", err)
 	}
-	e, err := decode("own cgroup (no limits)", outb)
+	e, err := decode(own, outb)
 	if err != nil {
 		return res, err
 	}
@@ -161,7 +207,13 @@ func Execute(ctx context.Context, cfg Config) (*Results, error) {
 		return res, err
 	}
 	defer g.Remove()
-	lc := exec.Command(launcher, args...)
+	if floor, err = trace(g.Start); err != nil {
+		return res, err
+	}
+	if floorBin != "" {
+		res.FloorFiles[name] = floor
+	}
+	lc := exec.Command(launcher, launcherArgs(floor)...)
 	lc.Env = variant.CleanEnv()
 	var stdout, stderr bytes.Buffer
 	lc.Stdout, lc.Stderr = &stdout, &stderr
@@ -226,7 +278,16 @@ func (res *Results) Markdown() string {
 	if res.Config.Program == "web" {
 		what = "a program that imports net/http, encoding/json and log/slog (bench/web)"
 	}
-	fmt.Fprintf(&md, "- %s built with and without the import; %d starts of each, interleaved in shuffled order; wall time from fork to wait; init time from %d runs with GODEBUG=inittrace=1\n\n", what, res.Config.N, res.Config.InitTrace)
+	fmt.Fprintf(&md, "- %s built with and without the import; %d starts of each, interleaved in shuffled order; wall time from fork to wait; init time from %d runs with GODEBUG=inittrace=1\n", what, res.Config.N, res.Config.InitTrace)
+	for _, v := range res.Config.Variants {
+		switch v {
+		case "deps":
+			md.WriteString("- deps: the program importing every package the library depends on outside its module, doing nothing (the import graph's inits and binary size)\n")
+		case "floor":
+			md.WriteString("- floor: the program with an init that only opens, reads and closes (or stats) the files the library's init reads in that cgroup, traced from the library there; no library code\n")
+		}
+	}
+	md.WriteString("\n")
 	for v, e := range res.BuildErrors {
 		fmt.Fprintf(&md, "- variant %s did not build: `%s`\n\n", v, strings.SplitN(e, "\n", 2)[0])
 	}
@@ -266,6 +327,9 @@ func (res *Results) Markdown() string {
 		}
 		md.WriteString(t.Markdown())
 		md.WriteString("\n")
+		if files := res.FloorFiles[e.Name]; len(files) > 0 {
+			fmt.Fprintf(&md, "floor's files here: `%s`\n\n", strings.Join(files, "`, `"))
+		}
 	}
 	return md.String()
 }

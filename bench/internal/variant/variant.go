@@ -43,6 +43,11 @@ var Tags = map[string]string{
 	"rightsize":    "rightsize",
 	"automaxprocs": "automaxprocs",
 	"automemlimit": "automemlimit",
+	// The start-up experiment's references: the library's imports with
+	// no work (startexp/depsinit), and the files its init reads with no
+	// library (startexp/floorinit).
+	"deps":  "deps",
+	"floor": "floor",
 }
 
 // Build builds package pkg (e.g. "./svc") of the bench module in variant v

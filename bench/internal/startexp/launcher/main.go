@@ -2,9 +2,10 @@
 // on the command line n times, interleaved in a shuffled order per round,
 // and prints the wall time of each fork+exec+run+exit+wait as JSON. With
 // -inittrace m it also runs each m times with GODEBUG=inittrace=1 and
-// reports the init clock time the runtime measured per package. The
-// experiment starts it inside the cgroup under test, so the binaries it
-// runs start there.
+// reports the init clock time the runtime measured per package. With
+// -args it passes arguments to some binaries (the floor variant's file
+// list). The experiment starts it inside the cgroup under test, so the
+// binaries it runs start there.
 package main
 
 import (
@@ -31,20 +32,26 @@ type out struct {
 func main() {
 	n := flag.Int("n", 100, "runs per binary")
 	m := flag.Int("inittrace", 20, "runs per binary with GODEBUG=inittrace=1")
+	argsJSON := flag.String("args", "{}", "JSON object: binary path -> its arguments")
 	flag.Parse()
 	bins := flag.Args()
+	var binArgs map[string][]string
+	if err := json.Unmarshal([]byte(*argsJSON), &binArgs); err != nil {
+		emit(out{Err: "-args: " + err.Error()})
+		os.Exit(2)
+	}
 	o := out{Nanos: map[string][]int64{}, InitClock: map[string]map[string][]float64{}, InitAlloc: map[string]map[string][]float64{}}
 	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
 	env := os.Environ()
 	// warm the page cache
 	for _, b := range bins {
-		_ = exec.Command(b).Run()
+		_ = exec.Command(b, binArgs[b]...).Run()
 	}
 	for i := 0; i < *n; i++ {
 		order := append([]string(nil), bins...)
 		rng.Shuffle(len(order), func(a, b int) { order[a], order[b] = order[b], order[a] })
 		for _, b := range order {
-			cmd := exec.Command(b)
+			cmd := exec.Command(b, binArgs[b]...)
 			cmd.Env = env
 			t0 := time.Now()
 			err := cmd.Run()
@@ -59,7 +66,7 @@ func main() {
 	}
 	for i := 0; i < *m; i++ {
 		for _, b := range bins {
-			cmd := exec.Command(b)
+			cmd := exec.Command(b, binArgs[b]...)
 			cmd.Env = append(append([]string(nil), env...), "GODEBUG=inittrace=1")
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
