@@ -70,11 +70,14 @@ func Start(opts ...Option) (Result, *Tuner, error) {
 	// The Tuner's own Result is filled in place; the caller gets a copy
 	// whose Errors slice is its own.
 	t.undo = tuneWith(r, l, &t.result)
-	s := &t.result.Snapshot
+	// The copy is taken now: once the watcher runs, it records into
+	// t.result under t.mu.
+	res := t.result.clone()
+	s := &res.Snapshot
 	err = s.Err()
 	if errors.Is(err, cgroup.ErrNotSupported) || cfg.interval == 0 || !(s.HasCPULimit || s.HasMemoryLimit || s.HasMemoryHigh) {
 		r.Close()
-		return t.result.clone(), t, err
+		return res, t, err
 	}
 	// The watcher itself (its snapshot, its runtime/metrics samples) is
 	// made at its first tick, an interval after Start: nothing of it
@@ -92,7 +95,7 @@ func Start(opts ...Option) (Result, *Tuner, error) {
 		}
 		w.tick()
 	}, func() { r.Close() })
-	return t.result.clone(), t, err
+	return res, t, err
 }
 
 // logWarnings logs the configuration's warnings (unusable RIGHTSIZE_*
