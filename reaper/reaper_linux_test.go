@@ -273,7 +273,7 @@ func TestLeavesExecZombieUntilReleased(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitGone(t, []int{pid}, time.Second)
-	if st := r.Stats(); st.Reaped != 1 || st.Recent[0] != (Exit{PID: pid, Code: 4, Time: st.Recent[0].Time}) || st.Left == 0 {
+	if st := r.Stats(); st.Reaped != 1 || len(st.Recent) == 0 || st.Recent[0] != (Exit{PID: pid, Code: 4, Time: st.Recent[0].Time}) || st.Left == 0 {
 		t.Errorf("stats %+v", st)
 	}
 }
@@ -298,7 +298,7 @@ func TestReapAllStealsExecStatus(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	waitGone(t, []int{cmd.Process.Pid}, time.Second)
-	if st := r.Stats(); st.Reaped != 1 || st.Recent[0].Code != 5 {
+	if st := r.Stats(); st.Reaped != 1 || len(st.Recent) == 0 || st.Recent[0].Code != 5 {
 		t.Errorf("stats %+v", st)
 	}
 	err := cmd.Wait()

@@ -47,7 +47,8 @@ type processesReport struct {
 type cliProcesses struct {
 	SchemaVersion int `json:"schemaVersion"`
 	Environment   struct {
-		Container bool `json:"container"`
+		// A pointer: a missing field is not false.
+		Container *bool `json:"container"`
 	} `json:"environment"`
 	Processes *processesReport `json:"processes"`
 	Unknown   []string         `json:"unknown"`
@@ -174,7 +175,12 @@ func TestCLIZombiesPID1(t *testing.T) {
 	if o := own.Processes; o == nil || o.PID == 1 || o.Children == nil || *o.Children != 0 || o.Zombies == nil || *o.Zombies != 3 || o.Reaper == nil {
 		t.Errorf("without --pid: processes %s", mustJSON(own.Processes))
 	}
-	if own.Environment.Container && !anyContains(own.Warnings, "3 zombie processes in this PID namespace") {
+	// In a runc container the command knows it is in one, and warns
+	// about the namespace's zombies.
+	if c := own.Environment.Container; c == nil || !*c {
+		t.Errorf("without --pid: environment.container = %s in a runc container, want true", mustJSON(c))
+	}
+	if !anyContains(own.Warnings, "3 zombie processes in this PID namespace") {
 		t.Errorf("without --pid: no warning about the namespace's zombies: %q", own.Warnings)
 	}
 	if view := p.execCLI(); !strings.Contains(view, "this command's process (PID ") {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/rightsize/rightsize/internal/testenv"
 	"github.com/rightsize/rightsize/internal/testenv/engine"
+	"github.com/rightsize/rightsize/internal/testenv/qemu"
 )
 
 // The tests below run rightsize under real engines: a private dockerd and a
@@ -358,6 +359,9 @@ func TestDockerHalfCPU(t *testing.T) {
 func TestDockerUpdateResize(t *testing.T) {
 	dk := engine.UseDocker(t)
 	t.Parallel()
+	// How soon the service follows is measured: no emulated guest
+	// meanwhile.
+	qemu.Exclusive(t)
 	c := dk.MustStart(t, engine.RunSpec{Flags: []string{"--cpus", "1.5", "--memory", "256m"}, Args: []string{engine.ImageService, "-serve"}})
 	// Readiness: the service has printed what init set.
 	checkService(t, "at start", waitReport(t, c, startWithin, "the service's first line", nil), 2, policyGOMEMLIMIT(256*mib))
@@ -580,6 +584,16 @@ func TestDockerCaptureReplay(t *testing.T) {
 		t.Errorf("processes: live %v, replay %v; want both", pa, pb)
 	case !reflect.DeepEqual(ma["fdLimit"], mb["fdLimit"]) || mb["reaper"] != nil:
 		t.Errorf("processes: live %v, replay %v; want the same fdLimit and no reaper under --root", ma, mb)
+	}
+	// Live, the Reader counts the CPUs in the affinity mask; from the
+	// capture it reads the same mask from /proc/self/status: the count is
+	// compared, the source must be one of the two.
+	for _, m := range []map[string]any{a, b} {
+		cpu, _ := m["cpu"].(map[string]any)
+		if src := cpu["cpusSource"]; src != "affinity" && src != "proc" {
+			t.Errorf("cpu.cpusSource %v, want affinity live and proc from the capture", src)
+		}
+		delete(cpu, "cpusSource")
 	}
 	for _, m := range []map[string]any{a, b} {
 		// Warnings about counts that move (zombies, limits near).

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/rightsize/rightsize/internal/testenv/pid1service/svc"
+	"github.com/rightsize/rightsize/internal/testenv/qemu"
 	"github.com/rightsize/rightsize/internal/testenv/runc"
 	"github.com/rightsize/rightsize/procfs"
 )
@@ -209,6 +210,8 @@ func (p *pid1) killOrphans(hosts map[int]int) time.Time {
 // its baseline, and 1,000 os/exec commands run at the same time all get
 // their real exit status.
 func TestReaperPID1(t *testing.T) {
+	// Reaping latency is measured: no emulated guest meanwhile.
+	qemu.Exclusive(t)
 	p := startPID1(t, runc.Config{PidsLimit: 1024})
 	if !p.ready.Reaper.Active || p.ready.Reaper.Mode != "orphans" {
 		t.Fatalf("reaper not active in orphans mode: %+v", p.ready.Reaper)
@@ -256,7 +259,7 @@ func TestReaperPID1(t *testing.T) {
 		r, err = p.client.Await(execDone, 5*time.Minute)
 	}
 	if err != nil || r.Exec == nil {
-		t.Fatalf("exec: %v", err)
+		t.Fatalf("exec: no report (event %q), %v\nstderr: %s", r.Event, err, p.c.Stderr())
 	}
 	x := r.Exec
 	t.Logf("os/exec: %d commands in %d ms: %d right statuses (%d killed, %d waited late), %d wrong, %d ECHILD, %d start errors; errors %q",
@@ -307,8 +310,11 @@ func TestReaperOff(t *testing.T) {
 	}
 	p.waitOthers(3, 5*time.Second)
 	r, err := p.client.Do("exec 40 4", 2*time.Minute)
-	if err != nil || r.Exec.OK != 40 {
-		t.Errorf("os/exec without the reaper: %+v, %v", r.Exec, err)
+	if err != nil || r.Exec == nil {
+		t.Fatalf("os/exec without the reaper: no report (event %q), %v\nstderr: %s", r.Event, err, p.c.Stderr())
+	}
+	if r.Exec.OK != 40 {
+		t.Errorf("os/exec without the reaper: %+v", r.Exec)
 	}
 }
 
@@ -326,8 +332,8 @@ func TestReaperPidsMax(t *testing.T) {
 			p := startPID1(t, runc.Config{PidsLimit: limit}, env...)
 			// Warm up: the threads the runtime needs to run commands
 			// exist before the leak.
-			if r, err := p.client.Do("exec 20 4", 2*time.Minute); err != nil || r.Exec.OK != 20 {
-				t.Fatalf("warm-up: %+v, %v", r.Exec, err)
+			if r, err := p.client.Do("exec 20 4", 2*time.Minute); err != nil || r.Exec == nil || r.Exec.OK != 20 {
+				t.Fatalf("warm-up: %+v, %v\nstderr: %s", r.Exec, err, p.c.Stderr())
 			}
 			_, base := p.others()
 			e, out, err := p.execHelper("leak", strconv.Itoa(leak))

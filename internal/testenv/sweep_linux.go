@@ -148,7 +148,7 @@ func creatorState(pid int, mtime time.Time) creator {
 	if !alive(pid) {
 		return creatorGone
 	}
-	start, ok := processStart(pid)
+	start, ok := ProcessStart(pid)
 	switch {
 	case !ok:
 		return creatorUnknown
@@ -159,10 +159,10 @@ func creatorState(pid int, mtime time.Time) creator {
 	}
 }
 
-// processStart returns when process pid started, from field 22 of
+// ProcessStart returns when process pid started, from field 22 of
 // /proc/<pid>/stat (clock ticks after boot; USER_HZ is 100 on Linux) and
 // btime of /proc/stat.
-func processStart(pid int) (time.Time, bool) {
+func ProcessStart(pid int) (time.Time, bool) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return time.Time{}, false
@@ -200,10 +200,15 @@ func processStart(pid int) (time.Time, bool) {
 // goes with it and needs no record), starts this process's reaper, and
 // removes dir when t ends, retrying for a second while a process that was
 // killed leaves it. Create parents before children: cleanups run last in,
-// first out. It fails t when dir cannot be created, or skips it (see
-// SkipOrFail, Cgroup) when the cgroupfs is not writable.
+// first out. It skips t (see SkipOrFail, Cgroup) when this process is not
+// root (the records in /run/rightsize and the cgroupfs are root's) or the
+// cgroupfs is not writable, and fails it when dir cannot be created
+// otherwise.
 func MkdirCgroup(t testing.TB, dir string) {
 	t.Helper()
+	if euid := os.Geteuid(); euid != 0 {
+		SkipOrFail(t, Cgroup, fmt.Sprintf("creating cgroup %s needs root (euid %d)", dir, euid))
+	}
 	if strings.HasPrefix(filepath.Base(dir), CgroupPrefix) {
 		startReaper()
 		// Recorded before it exists, so that no crash can leave an
@@ -556,6 +561,15 @@ func init() {
 		})
 		return err == nil && len(res.Kept) == 0
 	})
+}
+
+// CreatorAlive reports whether process pid, named as the creator of
+// something (a cgroup, a bundle directory) last changed at mtime, may
+// still be that creator: it runs and started before mtime (a later start
+// is a reused PID). A process that runs but whose start time cannot be
+// read counts as the creator: what it may still use is kept.
+func CreatorAlive(pid int, mtime time.Time) bool {
+	return creatorState(pid, mtime) != creatorGone
 }
 
 // ProcessAlive reports whether process pid exists and has not exited: a

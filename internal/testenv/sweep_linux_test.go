@@ -67,7 +67,7 @@ func TestLeftover(t *testing.T) {
 	// A creator that lives is never left over, however old its cgroup:
 	// PID 1 and a cgroup made a minute after it started, when that is
 	// longer ago than StaleAge.
-	if start, ok := processStart(1); ok && time.Since(start) > StaleAge+2*time.Minute {
+	if start, ok := ProcessStart(1); ok && time.Since(start) > StaleAge+2*time.Minute {
 		cases = append(cases, leftoverCase{"creator lives, old cgroup", name(1), start.Add(time.Minute), false, false})
 	}
 	for _, tc := range cases {
@@ -144,5 +144,33 @@ func TestSweepCgroups(t *testing.T) {
 	}
 	if _, err := os.Stat(live); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the sweep after the tests left %s (%v)", live, err)
+	}
+}
+
+// TestMkdirCgroupNotRoot: as a user other than root MkdirCgroup skips the
+// test (SkipOrFail: it would fail it were cgroups required) and creates
+// nothing. As root the test re-runs itself as nobody.
+func TestMkdirCgroupNotRoot(t *testing.T) {
+	if RunAsNobody(t) {
+		return
+	}
+	if os.Geteuid() == 0 {
+		t.Skip("runs as a user other than root")
+	}
+	for _, k := range []string{EnvAll, EnvName(Cgroup)} {
+		t.Setenv(k, "")
+	}
+	dir := filepath.Join(os.TempDir(), CgroupName("notroot"))
+	var skipped bool
+	t.Run("mkdir", func(t *testing.T) {
+		defer func() { skipped = t.Skipped() }()
+		MkdirCgroup(t, dir)
+	})
+	if !skipped {
+		t.Errorf("MkdirCgroup as euid %d did not skip", os.Geteuid())
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		os.Remove(dir)
+		t.Errorf("MkdirCgroup as euid %d created %s (%v)", os.Geteuid(), dir, err)
 	}
 }

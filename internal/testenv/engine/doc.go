@@ -39,22 +39,24 @@
 //
 // Stop ends what the engine runs (containers removed through the engine,
 // then dockerd by PID, SIGTERM and after a grace period SIGKILL; dockerd
-// stops its containerd), ends any process still naming the directory on
-// its command line (a shim or conmon left behind) and any process still in
-// the harness's cgroups, by PID, removes those cgroups deepest first,
-// unmounts whatever is still mounted below the directory and removes it.
-// dockerd also gets SIGTERM from the kernel when the test process dies
-// (PR_SET_PDEATHSIG), and then stops its containers and its containerd
-// itself; a later run removes the directories, processes and cgroups of
-// test processes that no longer exist before it starts its own (a podman
-// container outlives a killed test process until then: conmon is not the
-// test's child).
+// stops its containerd), ends any engine process (dockerd, containerd, a
+// shim, conmon, runc, crun, docker, podman, by the name the kernel gives
+// it) still naming the directory on its command line (a shim or conmon
+// left behind) and any process still in the harness's cgroups, by PID,
+// removes those cgroups deepest first, unmounts whatever is still mounted
+// below the directory and removes it. dockerd also gets SIGTERM from the
+// kernel when the test process dies (PR_SET_PDEATHSIG), and then stops its
+// containers and its containerd itself; a later run removes the
+// directories (root's only), processes and cgroups of test processes that
+// no longer exist before it starts its own (a podman container outlives a
+// killed test process until then: conmon is not the test's child).
 //
 // UseDocker and UsePodman are the entry points for tests: they skip the
 // test with the reason when the engine cannot run here (not Linux, not
-// root, binaries missing, the daemon would not start) or fail it when
-// RIGHTSIZE_REQUIRE_DOCKER=1 (see package testenv; podman is covered by
-// the same variable). One engine and one image serve every test of the
+// root, binaries missing, no mount namespace for dockerd: errors wrapping
+// ErrUnavailable) or fail it when RIGHTSIZE_REQUIRE_DOCKER=1 (see package
+// testenv; podman is covered by the same variable). Any other failure to
+// start (a daemon that exits, an import that fails) fails the test. One engine and one image serve every test of the
 // process that holds them: call UseDocker before t.Parallel, and the
 // engine is stopped when the last test using it has finished.
 //

@@ -303,6 +303,11 @@ func StartDocker(ctx context.Context, img *Image) (_ *Engine, err error) {
 	cmd.Env = environ([]string{"PATH", "NOTIFY_SOCKET", "DOCKER_HOST"}, "PATH="+os.Getenv("PATH")+":"+daemonPath)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS, Pdeathsig: syscall.SIGTERM}
 	if dkd, err = startDaemon("dockerd", cmd, filepath.Join(dir, "dockerd.log")); err != nil {
+		if errors.Is(err, syscall.EPERM) {
+			// Root without CAP_SYS_ADMIN (a container, a sandbox): no
+			// mount namespace for the daemon, so no private daemon here.
+			return nil, fmt.Errorf("%w: dockerd needs a mount namespace of its own: %v", ErrUnavailable, err)
+		}
 		return nil, err
 	}
 	client := &http.Client{

@@ -39,6 +39,17 @@ const CommandTimeout = 2 * time.Minute
 // maxOutput caps what is kept of one command's or container's output.
 const maxOutput = 16 << 20
 
+// tempBase is where the harness's directories go (the engines' and the
+// image's, all named dirPrefix...): the temporary directory, or /tmp when
+// that path is so long that sockets below it would exceed the 108 bytes of
+// a unix socket address. The sweep of leftovers looks there.
+func tempBase() string {
+	if d := os.TempDir(); len(d) <= 40 {
+		return d
+	}
+	return "/tmp"
+}
+
 // Engine is a private docker daemon or a private podman configuration.
 type Engine struct {
 	// Kind is "docker" or "podman".

@@ -3,14 +3,18 @@ package engine
 import (
 	"archive/tar"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rightsize/rightsize/internal/testenv"
 )
 
 func TestContainerArgs(t *testing.T) {
@@ -155,5 +159,70 @@ func TestWaitLine(t *testing.T) {
 	}
 	if got := len(c.Lines()); got != 4 {
 		t.Errorf("Lines has %d lines, want 4", got)
+	}
+}
+
+// TestImageDirInTempBase: the image's directory goes where the engines'
+// do and the sweep looks, /tmp when the temporary directory is too long
+// for sockets.
+func TestImageDirInTempBase(t *testing.T) {
+	long := filepath.Join(t.TempDir(), strings.Repeat("x", 50))
+	if err := os.Mkdir(long, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", long)
+	dir, err := newImageDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	if filepath.Dir(dir) != tempBase() || tempBase() != "/tmp" || !strings.HasPrefix(filepath.Base(dir), dirPrefix+"image-") {
+		t.Errorf("image directory %s, want %s%s* in %s (TMPDIR %s)", dir, dirPrefix, "image-", tempBase(), long)
+	}
+}
+
+// fakeTB records how startFailed ends a test; Skipf and Fatalf end the
+// goroutine as testing's do.
+type fakeTB struct {
+	testing.TB
+	skipped, failed bool
+	msg             string
+}
+
+func (f *fakeTB) Helper() {}
+func (f *fakeTB) Skipf(format string, args ...any) {
+	f.skipped, f.msg = true, fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+func (f *fakeTB) Fatalf(format string, args ...any) {
+	f.failed, f.msg = true, fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+// TestStartFailed: only an engine that cannot run here skips; any other
+// failure to start fails the test.
+func TestStartFailed(t *testing.T) {
+	for _, k := range []string{testenv.EnvAll, testenv.EnvName(testenv.Docker)} {
+		t.Setenv(k, "")
+	}
+	run := func(err error) *fakeTB {
+		f := &fakeTB{}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			startFailed(f, "docker", testenv.Docker, err)
+		}()
+		<-done
+		return f
+	}
+	if f := run(fmt.Errorf("%w: docker: dockerd not found", ErrUnavailable)); !f.skipped || f.failed {
+		t.Errorf("unavailable engine: skipped %v, failed %v (%s)", f.skipped, f.failed, f.msg)
+	}
+	if f := run(errors.New("dockerd did not start: dockerd exited: exit status 1")); f.skipped || !f.failed || !strings.Contains(f.msg, "exit status 1") {
+		t.Errorf("broken start: skipped %v, failed %v (%s)", f.skipped, f.failed, f.msg)
+	}
+	t.Setenv(testenv.EnvName(testenv.Docker), "1")
+	if f := run(fmt.Errorf("%w: docker: dockerd not found", ErrUnavailable)); f.skipped || !f.failed {
+		t.Errorf("unavailable but required: skipped %v, failed %v (%s)", f.skipped, f.failed, f.msg)
 	}
 }

@@ -28,16 +28,6 @@ import (
 // dirPrefix begins the name of every directory the harness creates.
 const dirPrefix = "rightsize-engine-"
 
-// tempBase is where the harness's directories go: the temporary directory,
-// or /tmp when that path is so long that sockets below it would exceed the
-// 108 bytes of a unix socket address.
-func tempBase() string {
-	if d := os.TempDir(); len(d) <= 40 {
-		return d
-	}
-	return "/tmp"
-}
-
 // newDir creates the engine's directory and its owner file.
 func newDir(kind string) (string, error) {
 	dir, err := os.MkdirTemp(tempBase(), dirPrefix+kind+"-")
@@ -98,9 +88,15 @@ func ownerAlive(dir string) bool {
 	return err == nil && now == start
 }
 
+// cgroupsFileMu orders the writes to the cgroups files of the engines'
+// directories (tests share an engine and create parents in parallel).
+var cgroupsFileMu sync.Mutex
+
 // recordCgroup adds p to the cgroups file of dir before the cgroup is
 // created, so that cleanup (also a later run's) knows it is the harness's.
 func recordCgroup(dir, p string) error {
+	cgroupsFileMu.Lock()
+	defer cgroupsFileMu.Unlock()
 	f, err := os.OpenFile(filepath.Join(dir, "cgroups"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
@@ -110,6 +106,34 @@ func recordCgroup(dir, p string) error {
 		err = cerr
 	}
 	return err
+}
+
+// forgetCgroup removes p from the cgroups file of dir: a cgroup that
+// recordCgroup recorded but the harness did not create (its mkdir failed)
+// or has removed again. Cleanup must never remove a cgroup that is not the
+// harness's.
+func forgetCgroup(dir, p string) error {
+	cgroupsFileMu.Lock()
+	defer cgroupsFileMu.Unlock()
+	name := filepath.Join(dir, "cgroups")
+	b, err := os.ReadFile(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var keep []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if l != "" && strings.TrimSpace(l) != p {
+			keep = append(keep, l+"\n")
+		}
+	}
+	tmp := name + ".tmp"
+	if err := os.WriteFile(tmp, []byte(strings.Join(keep, "")), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, name)
 }
 
 func recordedCgroups(dir string) []string {
@@ -127,9 +151,9 @@ func recordedCgroups(dir string) []string {
 	return out
 }
 
-// cleanupDir ends the processes that still name dir on their command line
-// (shims, conmon), removes the cgroups recorded in dir, unmounts what is
-// mounted below dir and removes it.
+// cleanupDir ends the engine processes that still name dir on their
+// command line (shims, conmon; see engineProcess), removes the cgroups
+// recorded in dir, unmounts what is mounted below dir and removes it.
 func cleanupDir(dir string) error {
 	var errs []error
 	if err := killReferencing(dir); err != nil {
@@ -150,7 +174,8 @@ func cleanupDir(dir string) error {
 }
 
 // killReferencing sends SIGKILL, by PID, to every process other than this
-// one whose command line contains dir, and waits for them to go.
+// one that is an engine's (see engineProcess) and whose command line
+// contains dir, and waits for them to go.
 func killReferencing(dir string) error {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
@@ -162,8 +187,12 @@ func killReferencing(dir string) error {
 		if err != nil || pid == os.Getpid() {
 			continue
 		}
+		comm, err := os.ReadFile("/proc/" + e.Name() + "/comm")
+		if err != nil {
+			continue
+		}
 		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil || !mentions(cmdline, dir) {
+		if err != nil || !engineProcess(string(comm), cmdline, dir) {
 			continue
 		}
 		if syscall.Kill(pid, syscall.SIGKILL) == nil {
@@ -171,6 +200,31 @@ func killReferencing(dir string) error {
 		}
 	}
 	return waitGone(pids, 10*time.Second)
+}
+
+// engineComms are the programs of the engines and their runtimes, as
+// /proc/<pid>/comm names them (at most 15 bytes: containerd-shim-runc-v2
+// is "containerd-shim" there). Only these are ever killed for naming an
+// engine's directory: a shell or an editor that happens to mention it is
+// not the harness's.
+var engineComms = map[string]bool{
+	"dockerd":                 true,
+	"containerd":              true,
+	"containerd-shim":         true,
+	"containerd-shim-runc-v2": true,
+	"conmon":                  true,
+	"runc":                    true,
+	"crun":                    true,
+	"docker":                  true,
+	"podman":                  true,
+}
+
+// engineProcess reports whether a process with comm (as read from
+// /proc/<pid>/comm, trailing newline and all) and the NUL-separated
+// cmdline is an engine process of dir: one of engineComms whose command
+// line mentions dir.
+func engineProcess(comm string, cmdline []byte, dir string) bool {
+	return engineComms[strings.TrimSuffix(comm, "\n")] && mentions(cmdline, dir)
 }
 
 // mentions reports whether dir, or a path below it, appears in a
@@ -423,10 +477,19 @@ func sweepStale() {
 	if bases[0] != "/tmp" {
 		bases = append(bases, "/tmp")
 	}
+	sweptMsgs = append(sweptMsgs, sweepBases(bases, os.Geteuid())...)
+}
+
+// sweepBases cleans up the harness directories in bases whose owner
+// process is gone, and returns what it removed. Only real directories
+// (not symbolic links) of euid, which must be root, are considered (see
+// sweepable).
+func sweepBases(bases []string, euid int) []string {
+	var msgs []string
 	for _, base := range bases {
 		matches, _ := filepath.Glob(filepath.Join(base, dirPrefix+"*"))
 		for _, dir := range matches {
-			if fi, err := os.Lstat(dir); err != nil || !fi.IsDir() || ownerAlive(dir) {
+			if fi, err := os.Lstat(dir); err != nil || !sweepable(fi, euid) || ownerAlive(dir) {
 				continue
 			}
 			msg := dir
@@ -436,9 +499,24 @@ func sweepStale() {
 			if err := cleanupDir(dir); err != nil {
 				msg += ": " + err.Error()
 			}
-			sweptMsgs = append(sweptMsgs, msg)
+			msgs = append(msgs, msg)
 		}
 	}
+	return msgs
+}
+
+// sweepable reports whether fi (from Lstat) is a directory, not a
+// symbolic link, owned by euid, and euid is root. The harness runs the
+// engines as root only, so the directories it creates are root's; one of
+// another user is not the harness's, whatever its name, and neither the
+// cgroups its cgroups file names nor what it has mounted are to be
+// touched.
+func sweepable(fi fs.FileInfo, euid int) bool {
+	if !fi.IsDir() || fi.Mode()&fs.ModeSymlink != 0 || euid != 0 {
+		return false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == euid
 }
 
 func swept() []string {

@@ -3,6 +3,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -25,6 +26,17 @@ type Limits struct {
 // controllers enabled in every ancestor's cgroup.subtree_control, which
 // the harness would have to change on the host.
 func (e *Engine) ParentCgroup(lim Limits) (string, error) {
+	return e.parentCgroup("/rightsize-parent-"+randomHex(10), lim)
+}
+
+// parentCgroup is ParentCgroup with the cgroup path p. p is recorded
+// before it is created, so that a crash in between leaves a record of a
+// missing cgroup (which cleanup passes over) rather than a cgroup nobody
+// knows; when a directory cannot be created, EEXIST included (then it is
+// not the harness's), the directories made so far are removed and the
+// record is dropped, so that nothing the harness did not create is ever
+// removed, or has its processes killed, by Stop.
+func (e *Engine) parentCgroup(p string, lim Limits) (string, error) {
 	cpu, err := v1Hierarchy("cpu")
 	if err != nil {
 		return "", err
@@ -33,19 +45,40 @@ func (e *Engine) ParentCgroup(lim Limits) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	p := "/rightsize-parent-" + randomHex(10)
 	if err := recordCgroup(e.Dir, p); err != nil {
 		return "", err
 	}
+	cpuDir, memDir := filepath.Join(cpu.point, p), filepath.Join(mem.point, p)
+	dirs := []string{cpuDir}
+	if memDir != cpuDir { // cpu and memory co-mounted: one directory
+		dirs = append(dirs, memDir)
+	}
+	var created []string
+	// undo removes what this call created, and the record once nothing
+	// of it is left; a directory that cannot be removed stays recorded,
+	// for Stop.
+	undo := func(cause error) error {
+		var errs []error
+		for i := len(created) - 1; i >= 0; i-- {
+			if err := rmdirCgroup(created[i]); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if len(errs) == 0 {
+			if err := forgetCgroup(e.Dir, p); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		return errors.Join(append([]error{cause}, errs...)...)
+	}
+	for _, d := range dirs {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			return "", undo(fmt.Errorf("creating cgroup %s: %w", d, err))
+		}
+		created = append(created, d)
+	}
 	write := func(dir, file string, v string) error {
 		return os.WriteFile(filepath.Join(dir, file), []byte(v), 0o644)
-	}
-	cpuDir, memDir := filepath.Join(cpu.point, p), filepath.Join(mem.point, p)
-	for _, d := range []string{cpuDir, memDir} {
-		if err := os.Mkdir(d, 0o755); err != nil && !os.IsExist(err) {
-			removeCgroupTree(p)
-			return "", err
-		}
 	}
 	var werr error
 	if lim.CPUPeriod > 0 {
@@ -58,8 +91,7 @@ func (e *Engine) ParentCgroup(lim Limits) (string, error) {
 		werr = write(memDir, "memory.limit_in_bytes", strconv.FormatInt(lim.Memory, 10))
 	}
 	if werr != nil {
-		removeCgroupTree(p)
-		return "", fmt.Errorf("writing the limits of %s: %w", p, werr)
+		return "", undo(fmt.Errorf("writing the limits of %s: %w", p, werr))
 	}
 	return p, nil
 }

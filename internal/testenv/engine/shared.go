@@ -66,13 +66,24 @@ func (s *shared[T]) release() error {
 
 var image = &shared[Image]{stop: func(img *Image) error { return os.RemoveAll(img.Dir) }}
 
-func buildSharedImage() (*Image, error) {
-	dir, err := os.MkdirTemp("", dirPrefix+"image-")
+// newImageDir creates the image's directory and its owner file in
+// tempBase, with the engines' directories: where the sweep of leftovers
+// looks for what a killed run left.
+func newImageDir() (string, error) {
+	dir, err := os.MkdirTemp(tempBase(), dirPrefix+"image-")
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	if err := writeOwner(dir); err != nil {
 		os.RemoveAll(dir)
+		return "", err
+	}
+	return dir, nil
+}
+
+func buildSharedImage() (*Image, error) {
+	dir, err := newImageDir()
+	if err != nil {
 		return nil, err
 	}
 	img, err := BuildImage(dir)
@@ -115,8 +126,9 @@ var (
 
 // UseDocker returns the private docker engine with the test image
 // imported, starting it on first use. It skips t with the reason when
-// docker cannot run here, or fails t when RIGHTSIZE_REQUIRE_DOCKER=1 (or
-// RIGHTSIZE_REQUIRE=1). Call it before t.Parallel: the engine is stopped,
+// docker cannot run here (ErrUnavailable), or fails t when
+// RIGHTSIZE_REQUIRE_DOCKER=1 (or RIGHTSIZE_REQUIRE=1); any other failure to
+// start fails t (see startFailed). Call it before t.Parallel: the engine is stopped,
 // and everything it created removed, when the last test holding it has
 // finished.
 func UseDocker(t testing.TB) *Engine {
@@ -137,7 +149,7 @@ func use(t testing.TB, s *shared[Engine], kind, env string, start func(context.C
 		testenv.SkipOrFail(t, env, err.Error())
 	}
 	if err := s.failed(); err != nil {
-		testenv.SkipOrFail(t, env, err.Error())
+		startFailed(t, kind, env, err)
 	}
 	// The image is released after the engine (cleanups run last in,
 	// first out), so it outlives the engine that imported it.
@@ -148,7 +160,7 @@ func use(t testing.TB, s *shared[Engine], kind, env string, start func(context.C
 		return start(ctx, img)
 	})
 	if err != nil {
-		testenv.SkipOrFail(t, env, err.Error())
+		startFailed(t, kind, env, err)
 	}
 	t.Cleanup(func() {
 		if err := s.release(); err != nil {
@@ -168,6 +180,19 @@ func use(t testing.TB, s *shared[Engine], kind, env string, start func(context.C
 		}
 	}
 	return e
+}
+
+// startFailed ends t after the engine failed to start with err: it skips t
+// (or fails it, see testenv.SkipOrFail) only when err says that the engine
+// cannot run on this machine (ErrUnavailable); any other failure is the
+// harness's or the engine's, and fails t, so that a broken harness is
+// never mistaken for a missing engine.
+func startFailed(t testing.TB, kind, env string, err error) {
+	t.Helper()
+	if errors.Is(err, ErrUnavailable) {
+		testenv.SkipOrFail(t, env, err.Error())
+	}
+	t.Fatalf("starting %s: %v", kind, err)
 }
 
 // MustStart is Start for tests: it fails t when the container cannot be

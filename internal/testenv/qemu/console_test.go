@@ -24,3 +24,51 @@ func TestConsoleStall(t *testing.T) {
 		t.Fatal("soft lockup not seen")
 	}
 }
+
+// TestConsoleLastOutput: every write is output, and its time is kept.
+func TestConsoleLastOutput(t *testing.T) {
+	c := &consoleBuffer{}
+	if stall, last := c.stallAndLastOutput(); !stall.IsZero() || !last.IsZero() {
+		t.Fatalf("before any output: stall %v, last output %v", stall, last)
+	}
+	before := time.Now()
+	_, _ = c.Write([]byte("rcu: INFO: rcu_sched detected stalls on CPUs/tasks:\n"))
+	stall, first := c.stallAndLastOutput()
+	if stall.Before(before) || first.Before(before) {
+		t.Fatalf("stall %v, last output %v; want both after %v", stall, first, before)
+	}
+	time.Sleep(2 * time.Millisecond)
+	_, _ = c.Write([]byte("=== RUN   TestX\n"))
+	if stall2, last := c.stallAndLastOutput(); !stall2.Equal(stall) || !last.After(first) {
+		t.Errorf("after more output: stall %v (was %v), last output %v (was %v)", stall2, stall, last, first)
+	}
+}
+
+// TestGuestHung: a guest is hung only when it reported a stall and then
+// printed nothing for the grace period; output after the stall, however
+// long after it, keeps it running.
+func TestGuestHung(t *testing.T) {
+	const grace = 45 * time.Second
+	t0 := time.Unix(1000, 0)
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	for _, tc := range []struct {
+		what        string
+		stall, last time.Time
+		now         time.Time
+		want        bool
+	}{
+		{"no stall, silent for long", time.Time{}, at(0), at(10 * time.Minute), false},
+		{"no stall, no output at all", time.Time{}, time.Time{}, at(10 * time.Minute), false},
+		{"stall, silent since, within grace", at(0), at(0), at(grace), false},
+		{"stall, silent since, past grace", at(0), at(0), at(grace + time.Second), true},
+		{"stall, output since, recent", at(0), at(60 * time.Second), at(90 * time.Second), false},
+		{"stall 5 min ago, output 1s ago", at(0), at(299 * time.Second), at(300 * time.Second), false},
+		{"stall, output since, then silent past grace", at(0), at(60 * time.Second), at(106 * time.Second), true},
+		{"stall, last output before it (not recorded)", at(10 * time.Second), at(0), at(50 * time.Second), false},
+		{"stall, last output zero", at(0), time.Time{}, at(grace + time.Second), true},
+	} {
+		if got := guestHung(tc.stall, tc.last, tc.now, grace); got != tc.want {
+			t.Errorf("%s: guestHung = %v, want %v", tc.what, got, tc.want)
+		}
+	}
+}

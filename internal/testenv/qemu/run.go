@@ -126,7 +126,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	res, err := run(ctx, cfg)
 	if err != nil && ctx.Err() == nil && (errors.Is(err, errBootStalled) || errors.Is(err, errGuestStalled)) {
 		// The kernel never reached /init, or it reported a stall (RCU,
-		// soft lockup) and the command then made no progress: an
+		// soft lockup) and then printed nothing for StallGrace: an
 		// emulation stall, not the test's doing. One more boot, said in
 		// the result's console.
 		first := res.Console
@@ -138,13 +138,27 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 
 // StallGrace is how long a guest whose kernel reported a stall (an RCU
 // stall or a soft lockup: under emulation, vCPU threads the host did not
-// schedule for seconds) may go on without a verdict before it is
+// schedule for seconds) may go on printing nothing before it is
 // considered hung, stopped and, once, booted again. Seen in CI: after an
 // RCU stall the guest's timers stopped and it printed nothing more until
-// its 5-minute timeout.
+// its 5-minute timeout. A guest that recovers from a stall and goes on
+// printing (test output, more kernel messages) is left to run.
 const StallGrace = 45 * time.Second
 
-var errGuestStalled = errors.New("the guest kernel reported a stall and no verdict followed")
+var errGuestStalled = errors.New("the guest kernel reported a stall and then printed nothing")
+
+// guestHung decides whether a guest is hung at now: its kernel reported a
+// stall (at stall; zero if it did not) and its last output (at last, the
+// stall message or anything after it) is more than grace ago.
+func guestHung(stall, last, now time.Time, grace time.Duration) bool {
+	if stall.IsZero() {
+		return false
+	}
+	if last.Before(stall) {
+		last = stall
+	}
+	return now.Sub(last) > grace
+}
 
 // stallMarkers are kernel messages of a stalled guest.
 var stallMarkers = [][]byte{[]byte("detected stalls on CPUs"), []byte("BUG: soft lockup")}
@@ -240,7 +254,7 @@ func run(ctx context.Context, cfg Config) (Result, error) {
 			case <-stopHangCheck:
 				return
 			case <-tk.C:
-				if at := console.stallTime(); !at.IsZero() && time.Since(at) > StallGrace {
+				if stall, last := console.stallAndLastOutput(); guestHung(stall, last, time.Now(), StallGrace) {
 					close(hung)
 					cancel()
 					return
@@ -265,7 +279,7 @@ func run(ctx context.Context, cfg Config) (Result, error) {
 	case isClosed(stalled):
 		return res, fmt.Errorf("qemu: %w within %v; console ends with:\n%s", errBootStalled, BootDeadline, tail(log, 40))
 	case isClosed(hung):
-		return res, fmt.Errorf("qemu: %w within %v; console ends with:\n%s", errGuestStalled, StallGrace, tail(log, 40))
+		return res, fmt.Errorf("qemu: %w for %v; console ends with:\n%s", errGuestStalled, StallGrace, tail(log, 40))
 	case qemuCtx.Err() != nil:
 		return res, fmt.Errorf("qemu: no verdict after %v (%v); console ends with:\n%s", res.Duration.Round(time.Millisecond), qemuCtx.Err(), tail(log, 40))
 	case runErr != nil:
@@ -392,10 +406,11 @@ type consoleBuffer struct {
 	start  []byte
 	begin  time.Time
 
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	started time.Time
-	stalled time.Time // the first stall message (stallMarkers)
+	mu         sync.Mutex
+	buf        bytes.Buffer
+	started    time.Time
+	stalled    time.Time // the first stall message (stallMarkers)
+	lastOutput time.Time // the last write of any output
 }
 
 // stallTime returns when the guest kernel first reported a stall, or zero.
@@ -405,10 +420,22 @@ func (c *consoleBuffer) stallTime() time.Time {
 	return c.stalled
 }
 
+// stallAndLastOutput returns when the guest kernel first reported a stall
+// (zero if it did not) and when the guest last printed anything (zero if
+// it did not), for guestHung.
+func (c *consoleBuffer) stallAndLastOutput() (stall, last time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stalled, c.lastOutput
+}
+
 func (c *consoleBuffer) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.buf.Write(p)
+	if len(p) > 0 {
+		c.lastOutput = time.Now()
+	}
 	if c.started.IsZero() {
 		// Look only at the new bytes and the few before them that could
 		// hold the start of the marker.

@@ -317,13 +317,25 @@ func acquire(dirs, own []string) (*ancestorLease, error) {
 		}
 		for _, d := range own {
 			// Recorded first: a crash in between leaves a record of a
-			// missing directory, which a sweep drops.
+			// missing directory, which a sweep drops. A failed mkdir
+			// takes its record back (unless the directory was recorded
+			// before, by a run that created it): EEXIST means a cgroup
+			// the harness did not create, which a record would have the
+			// sweep remove.
+			known := reg[d]
 			if err := appendRegistry(d); err != nil {
 				return err
 			}
 			if err := os.Mkdir(d, 0o755); err != nil {
-				return fmt.Errorf("create cgroup %s: %w (the cgroup must not exist yet)", d, err)
+				err = fmt.Errorf("create cgroup %s: %w (the cgroup must not exist yet)", d, err)
+				if !known {
+					if rerr := dropRegistry(d); rerr != nil {
+						err = errors.Join(err, fmt.Errorf("dropping its record: %w", rerr))
+					}
+				}
+				return err
 			}
+			reg[d] = true
 			lease.created = append(lease.created, d)
 			if err := lock(d); err != nil {
 				return err
@@ -467,6 +479,24 @@ func appendRegistry(d string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// dropRegistry removes d from the registry. It runs under the mutex.
+func dropRegistry(d string) error {
+	reg, err := readRegistry()
+	if err != nil {
+		return err
+	}
+	if !reg[d] {
+		return nil
+	}
+	delete(reg, d)
+	keep := make([]string, 0, len(reg))
+	for r := range reg {
+		keep = append(keep, r)
+	}
+	sort.Strings(keep)
+	return writeRegistry(keep)
 }
 
 func writeRegistry(dirs []string) error {

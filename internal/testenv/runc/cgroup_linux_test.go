@@ -1,6 +1,9 @@
 package runc
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 )
@@ -62,5 +65,66 @@ func TestUnescape(t *testing.T) {
 		if got := unescape(in); got != want {
 			t.Errorf("unescape(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestAcquireOwnFailsUnrecorded: a ParentCgroup directory that cannot be
+// created (one that exists already, which is not the harness's; one
+// whose parent is missing) leaves no record in the registry, so that no
+// sweep removes it; the existing one stays after the lease's release,
+// which sweeps the registry.
+func TestAcquireOwnFailsUnrecorded(t *testing.T) {
+	if os.Geteuid() != 0 {
+		skipOrFail(t, "the harness's registry in "+lockDir+" needs root")
+	}
+	// Plain directories do here: acquire creates with mkdir, and the
+	// sweep removes with rmdir.
+	base := t.TempDir()
+	theirs := filepath.Join(base, UniqueName("theirs"))
+	if err := os.Mkdir(theirs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(base, "no-parent", UniqueName("pod"))
+	for _, c := range []struct {
+		dir  string
+		want error
+	}{{theirs, os.ErrExist}, {missing, os.ErrNotExist}} {
+		lease, err := acquire(nil, []string{c.dir})
+		if !errors.Is(err, c.want) {
+			t.Errorf("acquire(%s) = %v, want %v", c.dir, err, c.want)
+		}
+		if lease == nil {
+			t.Fatalf("acquire(%s) returned no lease", c.dir)
+		}
+		if len(lease.created) != 0 {
+			t.Errorf("acquire(%s): created %q", c.dir, lease.created)
+		}
+		if wasRecorded(c.dir) {
+			t.Errorf("%s is recorded after its mkdir failed", c.dir)
+		}
+		if err := lease.release(); err != nil {
+			t.Errorf("release: %v", err)
+		}
+	}
+	if _, err := os.Stat(theirs); err != nil {
+		t.Errorf("the existing %s was removed: %v", theirs, err)
+	}
+	// One that acquire creates is recorded, and removed by the caller.
+	mine := filepath.Join(base, UniqueName("mine"))
+	lease, err := acquire(nil, []string{mine})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lease.created) != 1 || lease.created[0] != mine || !wasRecorded(mine) {
+		t.Errorf("created %q, recorded %v; want %s, recorded", lease.created, wasRecorded(mine), mine)
+	}
+	if err := removeTree(mine); err != nil {
+		t.Error(err)
+	}
+	if err := lease.release(); err != nil {
+		t.Error(err)
+	}
+	if wasRecorded(mine) {
+		t.Errorf("%s is still recorded after its removal and the sweep", mine)
 	}
 }

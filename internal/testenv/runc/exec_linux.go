@@ -103,7 +103,7 @@ func start(cfg Config) (_ *Container, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("runc: %w", err)
 	}
-	bundle, err := os.MkdirTemp("", c.ID+"-bundle-")
+	bundle, err := os.MkdirTemp("", bundlePrefix(c.ID))
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("runc: %w", err), lease.release())
 	}

@@ -86,8 +86,7 @@ func run(ctx context.Context, cfg Config) (res Result, err error) {
 	if err != nil {
 		return res, fmt.Errorf("runc: %w", err)
 	}
-	// The PID in the name tells a later sweep whether its creator is gone.
-	bundle, err := os.MkdirTemp("", fmt.Sprintf("%s-bundle-%d-", res.ID, os.Getpid()))
+	bundle, err := os.MkdirTemp("", bundlePrefix(res.ID))
 	if err != nil {
 		return res, errors.Join(fmt.Errorf("runc: %w", err), lease.release())
 	}

@@ -3,6 +3,7 @@ package runc
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,7 +37,9 @@ import (
 //     are older than testenv.StaleAge.
 //   - bundles in the temporary directory, rightsize-<12 hex>-bundle-*,
 //     when their container has no state left and the process named in
-//     their name (Run's: -bundle-<pid>-) is gone, or they are older than
+//     their name (bundlePrefix: -bundle-<pid>-) is gone; one whose
+//     creator still runs stays, however old. A bundle without a PID in
+//     its name (an older naming) goes once it is older than
 //     testenv.StaleAge.
 //
 // Cgroups are removed by rmdir only, deepest first: one with a process in
@@ -153,24 +156,65 @@ func deleteStoppedContainers() {
 	}
 }
 
+// bundlePrefix is the start of the name of container id's bundle, for
+// os.MkdirTemp: "<id>-bundle-<pid>-", with the PID of the process that
+// creates it (as testenv.CgroupName puts it in cgroup names), which tells
+// a later sweep whether the bundle's creator is gone.
+func bundlePrefix(id string) string {
+	return fmt.Sprintf("%s-bundle-%d-", id, os.Getpid())
+}
+
+// bundleCreator returns the container ID and the creator's PID (0 when the
+// name carries none) of a bundle's name, and whether it is a bundle's.
+func bundleCreator(name string) (id string, pid int, ok bool) {
+	m := bundlePattern.FindStringSubmatch(name)
+	if m == nil {
+		return "", 0, false
+	}
+	pid, err := strconv.Atoi(m[2])
+	if err != nil || pid <= 0 {
+		pid = 0
+	}
+	return m[1], pid, true
+}
+
+// staleBundle reports whether the bundle name, last changed at mtime, is a
+// leftover, its container having no state: its creator (by the PID in the
+// name) is gone, or, without a PID, it is older than testenv.StaleAge. A
+// bundle of this process (self) or of a creator that still runs is never
+// one.
+func staleBundle(name string, mtime time.Time, self int) bool {
+	_, pid, ok := bundleCreator(name)
+	switch {
+	case !ok:
+		return false
+	case pid == 0:
+		return time.Since(mtime) > testenv.StaleAge
+	case pid == self:
+		return false
+	default:
+		return !testenv.CreatorAlive(pid, mtime)
+	}
+}
+
 // removeStaleBundles removes the bundles in dir whose container is gone
-// and whose creator is gone or that are old.
+// and that are left over (staleBundle).
 func removeStaleBundles(dir string) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return
 	}
 	for _, e := range ents {
-		m := bundlePattern.FindStringSubmatch(e.Name())
-		if !e.IsDir() || m == nil || hasState(m[1]) {
+		id, _, ok := bundleCreator(e.Name())
+		if !e.IsDir() || !ok || hasState(id) {
 			continue
 		}
 		p := filepath.Join(dir, e.Name())
-		gone := false
-		if pid, err := strconv.Atoi(m[2]); err == nil && pid > 0 && pid != os.Getpid() {
-			gone = !testenv.ProcessAlive(pid)
+		fi, err := os.Lstat(p)
+		if err != nil || !fi.IsDir() {
+			continue
 		}
-		if gone || olderThan(p, testenv.StaleAge) {
+		if staleBundle(e.Name(), fi.ModTime(), os.Getpid()) {
 			_ = os.RemoveAll(p)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -163,4 +164,85 @@ func inUseHere(d string) bool {
 func wasRecorded(d string) bool {
 	reg, err := readRegistry()
 	return err == nil && reg[d]
+}
+
+// TestBundleNames: every bundle's name carries its creator's PID, as
+// cgroup names do (testenv.CgroupName); older names without one are
+// still recognised.
+func TestBundleNames(t *testing.T) {
+	id := newContainerID()
+	name := bundlePrefix(id) + "1234567"
+	if gotID, pid, ok := bundleCreator(name); !ok || gotID != id || pid != os.Getpid() {
+		t.Errorf("bundleCreator(%q) = %q, %d, %v; want %q, %d", name, gotID, pid, ok, id, os.Getpid())
+	}
+	if gotID, pid, ok := bundleCreator(id + "-bundle-1234567"); !ok || gotID != id || pid != 0 {
+		t.Errorf("bundleCreator(old name) = %q, %d, %v; want %q, no PID", gotID, pid, ok, id)
+	}
+	for _, n := range []string{"rightsize-qemu-123", "rightsize-xyz-bundle-1-2", "other"} {
+		if _, _, ok := bundleCreator(n); ok {
+			t.Errorf("bundleCreator(%q): a bundle", n)
+		}
+	}
+}
+
+// TestStaleBundles: a bundle whose creator still runs stays, however old;
+// one whose creator is gone goes at once; one without a PID goes once it
+// is older than testenv.StaleAge.
+func TestStaleBundles(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0", testenv.NoReaperEnv+"=1")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dead, live := cmd.Process.Pid, os.Getppid()
+	now := time.Now()
+	old := now.Add(-testenv.StaleAge - time.Hour)
+	named := func(pid int) string { return fmt.Sprintf("%s-bundle-%d-42", newContainerID(), pid) }
+	type bundle struct {
+		what  string
+		name  string
+		mtime time.Time
+		stale bool
+	}
+	bundles := []bundle{
+		{"creator gone", named(dead), now, true},
+		{"creator runs", named(live), now, false},
+		{"this process's, old", named(os.Getpid()), old, false},
+		{"PID reused: its process started after the bundle changed", named(live), time.Unix(1, 0), true},
+		{"no PID, recent", newContainerID() + "-bundle-42", now, false},
+		{"no PID, old", newContainerID() + "-bundle-42", old, true},
+	}
+	// A creator that runs keeps its bundle however old: PID 1 and a
+	// bundle made a minute after it started, when that is longer ago
+	// than testenv.StaleAge.
+	if start, ok := testenv.ProcessStart(1); ok && time.Since(start) > testenv.StaleAge+2*time.Minute {
+		bundles = append(bundles, bundle{"creator runs, old bundle", named(1), start.Add(time.Minute), false})
+	}
+	for _, b := range bundles {
+		if got := staleBundle(b.name, b.mtime, os.Getpid()); got != b.stale {
+			t.Errorf("%s: staleBundle(%q) = %v, want %v", b.what, b.name, got, b.stale)
+		}
+	}
+	if staleBundle("rightsize-test-x-1-2", old, os.Getpid()) {
+		t.Error("a name that is no bundle's is stale")
+	}
+
+	// removeStaleBundles on a directory of them.
+	dir := t.TempDir()
+	for _, b := range bundles {
+		p := filepath.Join(dir, b.name)
+		if err := os.MkdirAll(filepath.Join(p, "rootfs"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, b.mtime, b.mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removeStaleBundles(dir)
+	for _, b := range bundles {
+		_, err := os.Stat(filepath.Join(dir, b.name))
+		if gone := errors.Is(err, os.ErrNotExist); gone != b.stale {
+			t.Errorf("%s: %s removed %v, want %v (%v)", b.what, b.name, gone, b.stale, err)
+		}
+	}
 }
