@@ -2,6 +2,8 @@ package cgroup
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/rightsize/rightsize/internal/rootfs"
@@ -142,34 +144,80 @@ func BenchmarkColdDiscovery(b *testing.B) {
 	}
 }
 
+// TestWarmReadsDoNotAllocate checks every reader on a warm handle over
+// trees of each kind: v2, a v1 docker view, v1 without swap accounting
+// (memsw present, hidden limits in memory.stat), and trees whose leaf lacks
+// files (v1 without cpuacct.usage and cpu.stat, v2 without cpu.stat and
+// memory.stat), where ReadStats leaves values unset and must still not
+// allocate. No reader may fail on these trees.
 func TestWarmReadsDoNotAllocate(t *testing.T) {
 	skipUnlessLinux(t)
-	g, err := Open(WithRoot("testdata/v2-nested"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
-	var st Stats
-	for name, fn := range map[string]func(){
-		"ReadStats":    func() { _ = g.ReadStats(&st, StatsAll) },
-		"StatsCore":    func() { _ = g.ReadStats(&st, StatsCore) },
-		"CPULimit":     func() { _, _, _ = g.CPULimit() },
-		"LeafCPULimit": func() { _, _, _ = g.LeafCPULimit() },
-		"MemoryLimit":  func() { _, _, _ = g.MemoryLimit() },
-		"MemoryHigh":   func() { _, _, _ = g.MemoryHigh() },
-		"PIDsLimit":    func() { _, _, _ = g.PIDsLimit() },
-		"MemoryUsage":  func() { _ = g.ReadStats(&st, StatsMemory) },
-		"CPURequest":   func() { _, _, _ = g.CPURequest() },
-		"CPUSetCPUs":   func() { _, _, _ = g.CPUSetCPUs() },
-		"SwapLimit":    func() { _, _, _ = g.SwapLimit() },
-		"Moved":        func() { _, _ = g.Moved() },
-	} {
-		fn() // open the files
-		if n := testing.AllocsPerRun(50, fn); n != 0 {
-			t.Errorf("%s: %v allocs per read on a warm handle", name, n)
+	v2Missing := testenv.CopyTreeTemp(t, "testdata/v2-nested")
+	for _, f := range []string{"cpu.stat", "memory.stat"} {
+		if err := os.Remove(filepath.Join(v2Missing, "sys/fs/cgroup/a/b", f)); err != nil {
+			t.Fatal(err)
 		}
 	}
-	if err := g.ReadStats(&st, StatsAll); err != nil || !st.Memory.HasWorkingSet {
-		t.Fatalf("ReadStats: %v %+v", err, st)
+	for _, tc := range []struct {
+		name, root string
+		check      func(st *Stats) bool // what StatsAll must read
+	}{
+		{"v2-nested", "testdata/v2-nested", func(st *Stats) bool {
+			return st.CPU.HasUsage && st.CPU.HasThrottling && st.Memory.HasWorkingSet && st.Memory.HasPeak && st.Memory.HasEvents && st.PIDs.HasCurrent && st.Pressure.HasCPU
+		}},
+		{"v1-docker", "testdata/v1-docker", func(st *Stats) bool {
+			return st.CPU.HasUsage && st.CPU.HasThrottling && st.Memory.HasWorkingSet && st.Memory.HasPeak && st.Memory.HasEvents && st.PIDs.HasCurrent
+		}},
+		{"v1-swap-hidden", "testdata/v1-swap-hidden", func(st *Stats) bool {
+			return st.Memory.HasUsage && st.Memory.HasWorkingSet && !st.Memory.HasPeak && !st.CPU.HasUsage
+		}},
+		{"v1-nested (no cpuacct.usage, cpu.stat)", "testdata/v1-nested", func(st *Stats) bool {
+			return !st.CPU.HasUsage && !st.CPU.HasThrottling && st.Memory.HasUsage && st.Memory.HasWorkingSet
+		}},
+		{"v2 without cpu.stat, memory.stat", v2Missing, func(st *Stats) bool {
+			return !st.CPU.HasUsage && !st.CPU.HasThrottling && st.Memory.HasUsage && !st.Memory.HasWorkingSet && st.Memory.HasPeak && st.PIDs.HasCurrent
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g, err := Open(WithRoot(tc.root))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer g.Close()
+			var st Stats
+			for _, r := range []struct {
+				name string
+				fn   func() error
+			}{
+				{"ReadStats", func() error { return g.ReadStats(&st, StatsAll) }},
+				{"StatsCore", func() error { return g.ReadStats(&st, StatsCore) }},
+				{"StatsCPU", func() error { return g.ReadStats(&st, StatsCPU) }},
+				{"MemoryUsage", func() error { return g.ReadStats(&st, StatsMemory) }},
+				{"CPULimit", func() error { _, _, err := g.CPULimit(); return err }},
+				{"LeafCPULimit", func() error { _, _, err := g.LeafCPULimit(); return err }},
+				{"MemoryLimit", func() error { _, _, err := g.MemoryLimit(); return err }},
+				{"MemoryHigh", func() error { _, _, err := g.MemoryHigh(); return err }},
+				{"PIDsLimit", func() error { _, _, err := g.PIDsLimit(); return err }},
+				{"CPURequest", func() error { _, _, err := g.CPURequest(); return err }},
+				{"CPUSetCPUs", func() error { _, _, err := g.CPUSetCPUs(); return err }},
+				{"SwapLimit", func() error { _, _, err := g.SwapLimit(); return err }},
+				{"Moved", func() error { _, err := g.Moved(); return err }},
+			} {
+				if err := r.fn(); err != nil { // also opens the files
+					t.Errorf("%s: %v", r.name, err)
+					continue
+				}
+				var err error
+				if n := testing.AllocsPerRun(50, func() { err = r.fn() }); n != 0 {
+					t.Errorf("%s: %v allocs per read on a warm handle", r.name, n)
+				}
+				if err != nil {
+					t.Errorf("%s on a warm handle: %v", r.name, err)
+				}
+			}
+			if err := g.ReadStats(&st, StatsAll); err != nil || !tc.check(&st) {
+				t.Errorf("ReadStats = %v\n%+v", err, st)
+			}
+		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"math/bits"
 	"time"
 
+	"github.com/rightsize/rightsize/internal/kernfmt"
 	"github.com/rightsize/rightsize/procfs"
 )
 
@@ -229,7 +230,7 @@ func (g *Group) CPURequest() (CPURequest, bool, error) {
 	if err != nil || !present {
 		return CPURequest{}, false, err
 	}
-	v, ok := parseUint(trim(data))
+	v, ok := kernfmt.ParseUint(trim(data))
 	if !ok {
 		return CPURequest{}, false, g.malformedFile(CPU, 0, id, errMalformed("want an unsigned integer, got %q", trim(data)))
 	}

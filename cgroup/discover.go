@@ -42,7 +42,7 @@ type discovery struct {
 	mounts [maxMounts]cgMount
 	n      int
 	arena  []byte // backing store for mount roots and points
-	skip   int    // cgroup mounts dropped for lack of room
+	skip   int    // cgroup mounts dropped for lack of room (see unresolved)
 }
 
 // controllerByName maps the kernel's controller names to ours.
@@ -286,6 +286,22 @@ func (d *discovery) resolve(v2Controllers func(point []byte) (ctrlMask, error)) 
 		}
 	}
 	return locs, nil
+}
+
+// unresolved returns a controller that the process's /proc/self/cgroup
+// places it in (a v1 line naming it, or the 0:: line for Unified) and
+// that resolve found no mount for. With mounts dropped (skip > 0), its
+// mount may be among them.
+func (d *discovery) unresolved(locs *[numControllers]rawLocation) (Controller, bool) {
+	for c := Controller(0); c < numControllers; c++ {
+		if locs[c].ok {
+			continue
+		}
+		if c == Unified && d.v2Path != nil || c != Unified && d.v1Path[c] != nil {
+			return c, true
+		}
+	}
+	return 0, false
 }
 
 // parseControllers parses a v2 cgroup.controllers file: controller names

@@ -2,6 +2,8 @@ package cgroup
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -131,4 +133,80 @@ func FuzzResolve(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDroppedMounts: discovery keeps maxMounts cgroup mounts and
+// arenaSize bytes of their roots and points. Mounts beyond are dropped; if
+// a controller the process is in then has no mount, Open says so (naming
+// mountinfo and how many were dropped) rather than report it unmounted.
+func TestDroppedMounts(t *testing.T) {
+	skipUnlessLinux(t)
+	// The memory mount point is long (625 bytes of the arena with its
+	// root), so that it does not fit in what the fillers leave.
+	memPoint := "/sys/fs/cgroup/memory/" + strings.Join([]string{strings.Repeat("m", 200), strings.Repeat("m", 200), strings.Repeat("m", 200)}, "/")
+	memMount := "900 25 0:90 / " + memPoint + " rw - cgroup cgroup rw,memory\n"
+	const v2Mount = "901 25 0:91 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n"
+	// fill returns n named (controller-less) v1 hierarchy mounts whose
+	// mount points are pad bytes longer than the plain ones.
+	fill := func(n, pad int) string {
+		var b strings.Builder
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, "%d 25 0:%d / /sys/fs/cgroup/h%d%s rw - cgroup cgroup rw,name=h%d\n", 100+i, 100+i, i, strings.Repeat("x", pad), i)
+		}
+		return b.String()
+	}
+	const cgroupFile = "6:memory:/a\n1:name=h0:/\n0::/\n"
+	for _, tt := range []struct {
+		name, mountinfo string
+		dropped         int    // mounts dropped; 0: Open succeeds
+		missing         string // the controller named in the error
+	}{
+		{"memory mount after 70 others", fill(70, 0) + memMount + v2Mount, 8, "memory"},
+		{"cgroup2 mount after 70 others", memMount + fill(70, 0) + v2Mount, 8, "unified"},
+		{"needed mounts first, 70 others after", memMount + v2Mount + fill(70, 0), 0, ""},
+		// 31 fillers fill the arena but for 305 bytes: 9 are dropped,
+		// then the memory mount; the cgroup2 mount still fits.
+		{"memory mount after the arena filled", fill(40, 500) + memMount + v2Mount, 10, "memory"},
+		{"needed mounts first, arena filled after", memMount + v2Mount + fill(40, 500), 0, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			for name, content := range map[string]string{
+				"proc/self/cgroup":                         cgroupFile,
+				"proc/self/mountinfo":                      tt.mountinfo,
+				memPoint + "/cgroup.sane_behavior":         "0\n",
+				memPoint + "/a/memory.limit_in_bytes":      "1048576\n",
+				"sys/fs/cgroup/unified/cgroup.controllers": "\n",
+			} {
+				p := filepath.Join(root, name)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			g, err := Open(WithRoot(root))
+			if tt.dropped == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer g.Close()
+				if lim, ok, err := g.MemoryLimit(); err != nil || !ok || lim.Bytes != 1048576 || lim.Path != memPoint+"/a/memory.limit_in_bytes" {
+					t.Errorf("MemoryLimit = %+v %v %v", lim, ok, err)
+				}
+				if loc, ok := g.Location(Unified); !ok || loc.Dir != "/sys/fs/cgroup/unified" {
+					t.Errorf("Location(Unified) = %+v %v", loc, ok)
+				}
+				return
+			}
+			var fe *Error
+			if !errors.Is(err, ErrTooLarge) || !errors.As(err, &fe) || fe.Path != filepath.Join(absPath(t, root), "proc/self/mountinfo") {
+				t.Fatalf("Open: %v; want ErrTooLarge naming %s/proc/self/mountinfo", err, root)
+			}
+			if msg := err.Error(); !strings.Contains(msg, fmt.Sprintf("%d cgroup mounts dropped", tt.dropped)) || !strings.Contains(msg, "the "+tt.missing+" controller") {
+				t.Errorf("Open: %v; want %d mounts dropped and the %s controller named", err, tt.dropped, tt.missing)
+			}
+		})
+	}
 }

@@ -21,6 +21,8 @@
 //
 // Errors name the file ([Error], with its Path) and wrap [ErrMalformed]
 // when the content is not in the kernel's format. A controller that is not
-// mounted reads as "no limit" and, for usage, [ErrNotAvailable]. Outside
-// Linux, Open returns [ErrNotSupported].
+// mounted is not an error: it reads as "no limit", and [Group.ReadStats]
+// leaves its values unset, as it does a value whose file is absent.
+// [ErrNotAvailable] is wrapped only when a limit reader misses a file that
+// every cgroup it reads has. Outside Linux, Open returns [ErrNotSupported].
 package cgroup

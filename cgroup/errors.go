@@ -7,14 +7,17 @@ import (
 )
 
 var (
-	// ErrNotSupported is returned by Open on systems without cgroups
-	// (every GOOS but linux).
+	// ErrNotSupported is returned by Open on every GOOS but linux. A Linux
+	// system without cgroup mounts is not an error (LayoutNone).
 	ErrNotSupported = errors.New("cgroup: not supported on this platform")
 
-	// ErrNotAvailable is returned by a usage reader when the controller it
-	// needs is not mounted for this process (for example pids on a host
-	// that does not mount it). Limit readers report such a controller as
-	// "no limit" instead (ok=false, nil error): nothing enforces one.
+	// ErrNotAvailable is wrapped, in an error naming the file, when a limit
+	// reader misses a file that every cgroup it reads has (v1
+	// cpu.cfs_quota_us, cpu.cfs_period_us or memory.limit_in_bytes at a
+	// level of the walk, the process's own v1 memory.stat). A controller
+	// that is not mounted is not an error: limit readers report it as "no
+	// limit" (ok=false), and ReadStats leaves its values unset, as it does
+	// values whose files are absent.
 	ErrNotAvailable = errors.New("cgroup: controller not available")
 
 	// ErrRemoved is wrapped when the directory of the process's cgroup no
@@ -30,7 +33,9 @@ var (
 
 	// ErrTooLarge and ErrNotRegular are procfs's: a file larger than its
 	// read's bound, and a FIFO, socket, device or directory where a file
-	// should be.
+	// should be. Open also wraps ErrTooLarge when mountinfo lists more
+	// cgroup mounts than discovery keeps and a controller the process is
+	// in is not found among those kept.
 	ErrTooLarge   = procfs.ErrTooLarge
 	ErrNotRegular = procfs.ErrNotRegular
 )

@@ -114,18 +114,26 @@ func (g *Group) read(c Controller, li int, id fileID) (data []byte, present bool
 	return g.buf[:n], true, nil
 }
 
-// mustRead is read for files that every cgroup of the version has: absence
-// is an error naming the file and wrapping ErrNotAvailable (the root cgroup
-// lacks some of them, e.g. v1 pids.current).
+// mustRead is read for files that every cgroup the limit readers walk has
+// (v1 cpu.cfs_quota_us and cpu.cfs_period_us): absence is an error naming
+// the file and wrapping ErrNotAvailable. That error is allocated on every
+// call; ReadStats, which must not allocate, uses read and leaves a value
+// whose file is absent unset instead.
 func (g *Group) mustRead(c Controller, li int, id fileID) ([]byte, error) {
 	data, ok, err := g.read(c, li, id)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		return nil, &Error{Path: g.filePath(c, li, id), Err: errFileAbsent}
+		return nil, g.absentErr(c, li, id)
 	}
 	return data, nil
+}
+
+// absentErr is the error for file id, which should exist, being absent at
+// level li of controller c: it names the file and wraps ErrNotAvailable.
+func (g *Group) absentErr(c Controller, li int, id fileID) error {
+	return &Error{Path: g.filePath(c, li, id), Err: errFileAbsent}
 }
 
 func (g *Group) leafExists(c Controller) bool {

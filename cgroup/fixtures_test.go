@@ -2,10 +2,12 @@ package cgroup
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -447,15 +449,100 @@ func TestReadStatsSet(t *testing.T) {
 	}
 }
 
-// memoryUsageErr runs the memory usage reader alone and returns its error
-// as is: ReadStats passes over errors wrapping ErrNotAvailable (a usage
-// file absent where the controller is not enabled), and tests that check
-// such an error names its file call the reader directly.
+// memoryUsageErr runs the memory usage reader alone and returns its error;
+// a file it found absent (the reader leaves its values unset without an
+// error, so that ReadStats does not allocate, and the level records the
+// absence) is reported as the limit readers report a missing file: an error
+// wrapping ErrNotAvailable that names it. Tests that check which file was
+// missing call this.
 func memoryUsageErr(g *Group) error {
 	if err := g.lock(); err != nil {
 		return err
 	}
 	defer g.mu.Unlock()
 	var m MemoryStats
-	return g.readMemoryUsage(&m)
+	if err := g.readMemoryUsage(&m); err != nil {
+		return err
+	}
+	for _, id := range []fileID{fMemCurrent, fMemUsageV1, fMemStat} {
+		if g.levels[Memory][0].absent&(1<<id) != 0 {
+			return g.absentErr(Memory, 0, id)
+		}
+	}
+	return nil
+}
+
+// readSyscalls returns how many read system calls (pread included) fn
+// makes, from the calling thread's I/O accounting (/proc/thread-self/io),
+// with the goroutine locked to its thread. It skips t where the kernel
+// does not account per thread.
+func readSyscalls(t *testing.T, fn func()) int64 {
+	t.Helper()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	count := func() int64 {
+		data, err := os.ReadFile("/proc/thread-self/io")
+		if err != nil {
+			t.Skipf("no per-thread I/O accounting: %v", err)
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			if v, ok := strings.CutPrefix(line, "syscr: "); ok {
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil {
+					t.Fatalf("syscr %q: %v", v, err)
+				}
+				return n
+			}
+		}
+		t.Skip("no syscr in /proc/thread-self/io")
+		return 0
+	}
+	c0 := count()
+	c1 := count() // what counting itself costs
+	fn()
+	c2 := count()
+	return c2 - c1 - (c1 - c0)
+}
+
+// TestReadsEachFileOnce: a warm reader makes one pread per file it needs.
+// v2 cpu.stat serves both CPU usage and throttling; v1 SwapLimit needs the
+// memory+swap limit, memory.stat (both hierarchical limits) and the memory
+// limit, here at the one visible level.
+func TestReadsEachFileOnce(t *testing.T) {
+	skipUnlessLinux(t)
+	for _, tc := range []struct {
+		name, root string
+		call       func(g *Group) error
+		want       int64
+	}{
+		{"v2 StatsCPU", "testdata/v2-nested", func(g *Group) error {
+			var st Stats
+			err := g.ReadStats(&st, StatsCPU)
+			if err == nil && (!st.CPU.HasUsage || !st.CPU.HasThrottling) {
+				err = fmt.Errorf("CPU stats %+v", st.CPU)
+			}
+			return err
+		}, 1},
+		{"v1 SwapLimit", "testdata/v1-swap-hidden", func(g *Group) error {
+			_, ok, err := g.SwapLimit()
+			if err == nil && !ok {
+				err = errors.New("no swap limit")
+			}
+			return err
+		}, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g, err := Open(WithRoot(tc.root))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer g.Close()
+			if err := tc.call(g); err != nil { // opens the files
+				t.Fatal(err)
+			}
+			if n := readSyscalls(t, func() { err = tc.call(g) }); err != nil || n != tc.want {
+				t.Errorf("%d reads (error %v), want %d", n, err, tc.want)
+			}
+		})
+	}
 }

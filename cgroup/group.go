@@ -46,15 +46,18 @@ type Group struct {
 	hostPSI       [3]*procfs.Handle
 	hostPSIAbsent uint8
 
-	// The buffers live in their own allocation: it holds no pointers, so
-	// the garbage collector neither scans it nor zeroes it twice.
+	// The buffers are allocated apart: a Group without them was not made
+	// by Open (see lock). The bytes they point to hold no pointers, and
+	// the garbage collector does not scan them.
 	*buffers
 }
 
-// buffers are the handle's read and path buffers. They start small (the
-// files read are a few bytes, memory.stat a few KiB, the paths a few dozen
-// bytes) and grow once when a file or a path does not fit, up to
-// readBufSize and PATH_MAX: a warm handle reads with no allocation.
+// buffers are the handle's read and path buffers. The read buffer starts at
+// 4 KiB (the files read are a few bytes, memory.stat a few KiB) and grows
+// once, to readBufSize, when a file fills it; the path buffer starts at 512
+// bytes (paths are a few dozen) and grows by append when a longer path is
+// built. Both keep their grown size: a warm handle reads with no
+// allocation.
 type buffers struct {
 	buf     []byte
 	pathBuf []byte
@@ -106,10 +109,13 @@ var scratchPool = sync.Pool{New: func() any { return &scratch{scratchBytes: new(
 
 // Open discovers the cgroups of the calling process: it parses
 // /proc/self/cgroup and /proc/self/mountinfo and resolves the directory of
-// each controller. It opens no cgroup file yet. On a system without cgroup
-// mounts it succeeds with Layout() == LayoutNone and every limit reported as
-// absent; outside Linux it returns ErrNotSupported. A nil or invalid option
-// is an error.
+// each controller. Of the cgroup files it reads only the cgroup2 mount's
+// cgroup.controllers, when a controller may be on v2. On a system without
+// cgroup mounts it succeeds with Layout() == LayoutNone and every limit
+// reported as absent; outside Linux it returns ErrNotSupported. A nil or
+// invalid option is an error. Discovery keeps 64 cgroup mounts; when more
+// are listed and a controller the process is in is not found among those
+// kept, Open fails with an error wrapping ErrTooLarge.
 func Open(opts ...Option) (*Group, error) {
 	o, err := newOptions(opts)
 	if err != nil {
@@ -153,17 +159,33 @@ func (g *Group) discover(s *scratch) error {
 	}
 
 	raw, err := d.resolve(func(point []byte) (ctrlMask, error) {
+		// The path is NUL-terminated for OpenBytes, which on the live
+		// system opens it without converting it to a string.
 		p := append(g.pathBuf[:0], point...)
-		p = append(p, "/cgroup.controllers"...)
+		p = append(p, "/cgroup.controllers\x00"...)
 		g.pathBuf = p[:0]
-		n, err := g.root.ReadInto(string(p), s.ctrls[:])
+		f, err := g.root.OpenBytes(p)
 		if err != nil {
 			return 0, err
+		}
+		defer f.Close()
+		n, err := f.ReadFull(s.ctrls[:])
+		if err != nil {
+			return 0, &Error{Path: g.root.Join(string(p[:len(p)-1])), Err: err}
 		}
 		return parseControllers(s.ctrls[:n]), nil
 	})
 	if err != nil {
 		return err
+	}
+	if d.skip > 0 {
+		// Mounts were dropped for lack of room: fine if every controller
+		// the process is in was found among the others, not if one of
+		// theirs may be among the dropped.
+		if c, ok := d.unresolved(&raw); ok {
+			return &Error{Path: g.root.Join("/proc/" + g.pid + "/mountinfo"),
+				Err: fmt.Errorf("%w: %d cgroup mounts dropped (discovery keeps %d, in %d bytes of roots and mount points), and none of those kept serves the %s controller", ErrTooLarge, d.skip, maxMounts, arenaSize, c)}
+		}
 	}
 	g.layout = d.layout()
 

@@ -70,8 +70,8 @@ func quoted(out string) string {
 // testV2RealV1Skips: on a cgroup v2 only machine the real v1 tests skip
 // with testenv.V2OnlyReason, root or not, and fail when required.
 func testV2RealV1Skips(t *testing.T) {
-	if _, reason := realV1Precondition(); reason != testenv.V2OnlyReason {
-		t.Fatalf("realV1Precondition on the v2 guest says %q, want %q", reason, testenv.V2OnlyReason)
+	if _, reason, err := realV1Precondition(); err != nil || reason != testenv.V2OnlyReason {
+		t.Fatalf("realV1Precondition on the v2 guest says %q (error %v), want %q", reason, err, testenv.V2OnlyReason)
 	}
 	run := "-test.run=^(" + strings.Join(realV1Tests, "|") + ")$"
 

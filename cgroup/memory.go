@@ -39,7 +39,11 @@ func (g *Group) MemoryLimit() (MemoryLimit, bool, error) {
 	if err != nil {
 		return MemoryLimit{}, false, err
 	}
-	h, hok, err := g.v1StatLimit(keyHierMem)
+	var ms memStat
+	if err := g.readV1StatLimits(&ms); err != nil {
+		return MemoryLimit{}, false, err
+	}
+	h, hok, err := g.v1StatLimit(&ms, keyHierMem)
 	if err != nil {
 		return MemoryLimit{}, false, err
 	}
@@ -83,17 +87,22 @@ func (g *Group) SwapLimit() (MemoryLimit, bool, error) {
 		return MemoryLimit{}, false, nil
 	}
 	if g.locs[Memory].Version == 2 {
-		return g.minOverLevelsZero(Memory, fMemSwapMax, true)
+		return g.minOverLevelsZero(Memory, fMemSwapMax, true, nil)
 	}
-	// Absent memsw files mean no swap accounting.
-	if _, present, err := g.read(Memory, 0, fMemMemswLimitV1); err != nil || !present {
+	// An absent memsw file at the process's cgroup means no swap
+	// accounting. Each file is read once: the walk's first level tells
+	// whether the memsw file exists, and one memory.stat serves both
+	// hierarchical limits.
+	var accounted bool
+	sw, swok, err := g.minOverLevelsZero(Memory, fMemMemswLimitV1, false, &accounted)
+	if err != nil || !accounted {
 		return MemoryLimit{}, false, err
 	}
-	sw, swok, err := g.minOverLevels(Memory, fMemMemswLimitV1)
-	if err != nil {
+	var ms memStat
+	if err := g.readV1StatLimits(&ms); err != nil {
 		return MemoryLimit{}, false, err
 	}
-	if h, hok, err := g.v1StatLimit(keyHierMemsw); err != nil {
+	if h, hok, err := g.v1StatLimit(&ms, keyHierMemsw); err != nil {
 		return MemoryLimit{}, false, err
 	} else if hok && (!swok || h.Bytes < sw.Bytes) {
 		sw, swok = h, true
@@ -105,7 +114,7 @@ func (g *Group) SwapLimit() (MemoryLimit, bool, error) {
 	if err != nil {
 		return MemoryLimit{}, false, err
 	}
-	if h, hok, err := g.v1StatLimit(keyHierMem); err != nil {
+	if h, hok, err := g.v1StatLimit(&ms, keyHierMem); err != nil {
 		return MemoryLimit{}, false, err
 	} else if hok && (!mok || h.Bytes < mem.Bytes) {
 		mem, mok = h, true
@@ -125,12 +134,15 @@ func (g *Group) SwapLimit() (MemoryLimit, bool, error) {
 // bytes (v2) or bytes with the LONG_MAX sentinel (v1). Zero is not a usable
 // limit and is reported as malformed.
 func (g *Group) minOverLevels(c Controller, id fileID) (MemoryLimit, bool, error) {
-	return g.minOverLevelsZero(c, id, false)
+	return g.minOverLevelsZero(c, id, false, nil)
 }
 
 // minOverLevelsZero is minOverLevels; zeroOK accepts 0 as a value (a swap
-// limit of 0 means "no swap").
-func (g *Group) minOverLevelsZero(c Controller, id fileID, zeroOK bool) (MemoryLimit, bool, error) {
+// limit of 0 means "no swap"). With leaf set the file is optional, also on
+// v1: *leaf reports whether the process's own cgroup has it (read for that
+// alone where the walk excludes it, at a v1 hierarchy's root), its absence
+// there ends the walk, and levels above without it are skipped.
+func (g *Group) minOverLevelsZero(c Controller, id fileID, zeroOK bool, leaf *bool) (MemoryLimit, bool, error) {
 	v2 := g.locs[c].Version == 2
 	best := MemoryLimit{Bytes: math.MaxInt64}
 	found := false
@@ -138,16 +150,30 @@ func (g *Group) minOverLevelsZero(c Controller, id fileID, zeroOK bool) (MemoryL
 	if !v2 {
 		n = g.v1Levels(c)
 	}
+	if leaf != nil {
+		*leaf = false
+		if n == 0 {
+			_, present, err := g.read(c, 0, id)
+			*leaf = present
+			return MemoryLimit{}, false, err
+		}
+	}
 	for li := 0; li < n; li++ {
 		data, present, err := g.read(c, li, id)
 		if err != nil {
 			return MemoryLimit{}, false, err
 		}
+		if li == 0 && leaf != nil {
+			*leaf = present
+			if !present {
+				return MemoryLimit{}, false, nil
+			}
+		}
 		if !present {
-			if v2 || id == fMemMemswLimitV1 {
+			if v2 || leaf != nil {
 				continue
 			}
-			return MemoryLimit{}, false, g.mustReadErr(c, li, id)
+			return MemoryLimit{}, false, g.absentErr(c, li, id)
 		}
 		var v int64
 		var limited bool
@@ -182,24 +208,28 @@ func (g *Group) minOverLevelsZero(c Controller, id fileID, zeroOK bool) (MemoryL
 	return best, true, nil
 }
 
-func (g *Group) mustReadErr(c Controller, li int, id fileID) error {
-	_, err := g.mustRead(c, li, id)
+// readV1StatLimits reads the leaf's v1 memory.stat for its hierarchical_*
+// limits, which are set when use_hierarchy is on and cover ancestors that a
+// container's bind-mounted or namespaced view does not show. When the walk
+// reached the hierarchy's root there are none, and the (costly) file is not
+// read: ms is left empty. An absent memory.stat is an error (every v1 memory
+// cgroup has one).
+func (g *Group) readV1StatLimits(ms *memStat) error {
+	*ms = memStat{}
+	if g.walkReachesRoot(Memory) {
+		// The walk saw every ancestor: nothing is hidden above it.
+		return nil
+	}
+	present, err := g.readMemStat(ms)
+	if err == nil && !present {
+		err = g.absentErr(Memory, 0, fMemStat)
+	}
 	return err
 }
 
-// v1StatLimit reads a hierarchical_* limit from the leaf's v1 memory.stat.
-// It is set when use_hierarchy is on and covers ancestors that a container's
-// bind-mounted or namespaced view does not show; when the walk reached the
-// hierarchy's root there are none, and the (costly) file is not read.
-func (g *Group) v1StatLimit(key memStatKey) (MemoryLimit, bool, error) {
-	if g.walkReachesRoot(Memory) {
-		// The walk saw every ancestor: nothing is hidden above it.
-		return MemoryLimit{}, false, nil
-	}
-	var ms memStat
-	if err := g.readMemStat(&ms); err != nil {
-		return MemoryLimit{}, false, err
-	}
+// v1StatLimit returns the hierarchical_* limit key of ms, as read by
+// readV1StatLimits; ok is false when the key is absent or unlimited.
+func (g *Group) v1StatLimit(ms *memStat, key memStatKey) (MemoryLimit, bool, error) {
 	if !ms.has(key) {
 		return MemoryLimit{}, false, nil
 	}

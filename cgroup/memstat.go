@@ -79,15 +79,17 @@ func parseMemStat(data []byte, v1 bool, m *memStat) error {
 	})
 }
 
-// readMemStat reads and parses the process's own memory.stat. The caller
-// holds g.mu.
-func (g *Group) readMemStat(m *memStat) error {
-	data, err := g.mustRead(Memory, 0, fMemStat)
-	if err != nil {
-		return err
+// readMemStat reads and parses the process's own memory.stat; present is
+// false, with a nil error and m empty, when the file does not exist. The
+// caller holds g.mu.
+func (g *Group) readMemStat(m *memStat) (present bool, err error) {
+	*m = memStat{}
+	data, present, err := g.read(Memory, 0, fMemStat)
+	if err != nil || !present {
+		return false, err
 	}
 	if err := parseMemStat(data, g.locs[Memory].Version == 1, m); err != nil {
-		return g.malformedFile(Memory, 0, fMemStat, err)
+		return false, g.malformedFile(Memory, 0, fMemStat, err)
 	}
-	return nil
+	return true, nil
 }

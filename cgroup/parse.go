@@ -25,16 +25,13 @@ func trim(b []byte) []byte {
 	return b
 }
 
-// parseUint parses a decimal without sign (kernfmt.ParseUint).
-func parseUint(b []byte) (uint64, bool) { return kernfmt.ParseUint(b) }
-
 // parseInt parses a decimal with an optional minus sign into an int64.
 func parseInt(b []byte) (int64, bool) {
 	neg := false
 	if len(b) > 0 && b[0] == '-' {
 		neg, b = true, b[1:]
 	}
-	u, ok := parseUint(b)
+	u, ok := kernfmt.ParseUint(b)
 	if !ok || u > math.MaxInt64 {
 		return 0, false
 	}
@@ -61,7 +58,7 @@ func parseSingleInt(data []byte) (int64, error) {
 // parseSingleUint parses a file holding one unsigned 64-bit number
 // (memory.current, memory.usage_in_bytes, pids.current, cpuacct.usage, ...).
 func parseSingleUint(data []byte) (uint64, error) {
-	v, ok := parseUint(trim(data))
+	v, ok := kernfmt.ParseUint(trim(data))
 	if !ok {
 		return 0, errMalformed("want one unsigned integer, got %q", trim(data))
 	}
@@ -116,7 +113,7 @@ func parseCPUMax(data []byte) (quota, period int64, limited bool, err error) {
 
 // flatKeyed iterates a "flat keyed" file (cpu.stat, memory.stat,
 // memory.events, memory.oom_control): one "key value" pair per line, the
-// value a decimal. fn gets the raw value; counter and strictUint parse it.
+// value a decimal. fn gets the raw value, which counter parses.
 // A line that does not split is reported as malformed.
 func flatKeyed(data []byte, fn func(key, val []byte) error) error {
 	for len(data) > 0 {
@@ -141,7 +138,7 @@ func flatKeyed(data []byte, fn func(key, val []byte) error) error {
 // near zero); they read as 0 rather than failing the whole file. Anything
 // else that is not a decimal is malformed.
 func counter(key, v []byte) (uint64, error) {
-	if n, ok := parseUint(v); ok {
+	if n, ok := kernfmt.ParseUint(v); ok {
 		return n, nil
 	}
 	if x, ok := parseInt(v); ok && x < 0 {

@@ -135,43 +135,52 @@ type v1Env struct {
 // (or RIGHTSIZE_REQUIRE=1) it fails t instead.
 func realV1(t *testing.T) v1Env {
 	t.Helper()
-	env, reason := realV1Precondition()
+	env, reason, err := realV1Precondition()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if reason != "" {
 		testenv.SkipOrFail(t, testenv.Cgroup, reason)
 	}
 	return env
 }
 
-// realV1Precondition is realV1's check: the directories, or why not. A
+// realV1Precondition is realV1's check: the directories, or why not (or
+// an error, when the probe cgroup it made cannot be removed). A
 // host without the v1 cpu, memory and pids hierarchies (a cgroup v2 only
 // distribution) gets testenv.V2OnlyReason, root or not; TestRealV2Guest
 // checks that in the pure v2 guest.
-func realV1Precondition() (v1Env, string) {
+func realV1Precondition() (v1Env, string, error) {
 	if reason := testenv.CgroupV1Missing(); reason != "" {
-		return v1Env{}, reason
+		return v1Env{}, reason, nil
 	}
 	if os.Geteuid() != 0 {
-		return v1Env{}, "real cgroup tests need root"
+		return v1Env{}, "real cgroup tests need root", nil
 	}
 	g, err := Open()
 	if err != nil {
-		return v1Env{}, fmt.Sprintf("no cgroups: %v", err)
+		return v1Env{}, fmt.Sprintf("no cgroups: %v", err), nil
 	}
 	defer g.Close()
 	env := v1Env{dirs: map[Controller]string{}}
 	for _, c := range []Controller{CPU, CPUAcct, Memory, PIDs} {
 		loc, ok := g.Location(c)
 		if !ok || loc.Version != 1 || loc.Degraded {
-			return v1Env{}, fmt.Sprintf("controller %s is not a writable v1 hierarchy here (%+v); the v2 cases run in the qemu guest", c, loc)
+			return v1Env{}, fmt.Sprintf("controller %s is not a writable v1 hierarchy here (%+v); the v2 cases run in the qemu guest", c, loc), nil
 		}
 		probe := filepath.Join(loc.Dir, testenv.CgroupName("probe"))
 		if err := os.Mkdir(probe, 0o755); err != nil {
-			return v1Env{}, fmt.Sprintf("cgroupfs not writable at %s: %v", loc.Dir, err)
+			return v1Env{}, fmt.Sprintf("cgroupfs not writable at %s: %v", loc.Dir, err), nil
 		}
-		os.Remove(probe)
+		if err := os.Remove(probe); err != nil {
+			// Left for the sweeps (the name is a CgroupName), but a
+			// cgroup the tests cannot remove is a failure, not a reason
+			// to skip.
+			return v1Env{}, "", fmt.Errorf("remove the probe cgroup %s: %w", probe, err)
+		}
 		env.dirs[c] = loc.Dir
 	}
-	return env, ""
+	return env, "", nil
 }
 
 func randSuffix() string {
@@ -355,9 +364,10 @@ func TestRealV1ParentTighter(t *testing.T) {
 	ldirs := env.mkcg(t, filepath.Join(parent, "leaf"))
 	write(t, ldirs[CPU], "cpu.cfs_quota_us", "-1")
 
-	// The kernel refuses a leaf quota above the parent's.
+	// The kernel refuses a leaf quota above the parent's (EINVAL from
+	// tg_cfs_schedulable_down, on v1 only).
 	if err := os.WriteFile(filepath.Join(ldirs[CPU], "cpu.cfs_quota_us"), []byte("200000"), 0o644); err == nil {
-		t.Log("kernel accepted a child quota above its parent's")
+		t.Errorf("kernel accepted a leaf quota of 2 CPUs below a parent's 1 CPU")
 	}
 	write(t, ldirs[CPU], "cpu.cfs_quota_us", "-1")
 

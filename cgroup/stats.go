@@ -7,9 +7,11 @@ import (
 
 // Stats is a refresh of the usage counters of the process's cgroup, filled
 // by ReadStats into memory the caller owns. Each Has field says whether the
-// value next to it was read; a value whose file is absent for the layout
-// (no pressure files on v1, no memory.peak before Linux 5.19) is left unset
-// without an error.
+// value next to it was read; a value whose file is absent (memory.peak
+// before Linux 5.19, the files of a controller not enabled in the process's
+// v2 cgroup, /proc/pressure on a kernel without PSI) is left unset without
+// an error. Where the process has no v2 pressure files (on v1, for one),
+// Pressure holds the host-wide values of /proc/pressure, with HostWide set.
 type Stats struct {
 	CPU      CPUStats
 	Memory   MemoryStats
@@ -114,7 +116,8 @@ const (
 	StatsMemoryEvents
 	// StatsPIDs: pids.current.
 	StatsPIDs
-	// StatsPressure: cpu.pressure, memory.pressure and io.pressure.
+	// StatsPressure: cpu.pressure, memory.pressure and io.pressure of the
+	// process's v2 cgroup, or else the host-wide ones of /proc/pressure.
 	StatsPressure
 
 	// StatsCore is what a periodic refresh usually needs: CPU usage and
@@ -125,10 +128,12 @@ const (
 )
 
 // ReadStats refreshes the values in set and clears the others. It reads
-// each file once with pread into the handle's buffer and allocates nothing
-// when every read succeeds. Controllers that are not mounted leave their
-// fields unset. Failures of individual files are collected into the
-// returned error (each naming its file); the other fields are still filled.
+// each file at most once per call (on v2 one cpu.stat serves CPU usage and
+// throttling), with pread into the handle's buffer; on a warm handle it
+// allocates nothing unless a read fails. Controllers that are not mounted,
+// and files that are absent, leave their fields unset without an error.
+// Failures of individual files are collected into the returned error (each
+// naming its file); the other fields are still filled.
 func (g *Group) ReadStats(st *Stats, set StatsSet) error {
 	if st == nil {
 		return errors.New("cgroup: ReadStats into a nil *Stats")
@@ -140,16 +145,26 @@ func (g *Group) ReadStats(st *Stats, set StatsSet) error {
 	defer g.mu.Unlock()
 	var errs []error
 	add := func(err error) {
-		if err != nil && !errors.Is(err, ErrNotAvailable) {
+		if err != nil {
 			errs = append(errs, err)
 		}
 	}
 	if set&StatsCPU != 0 {
-		if g.have[CPUAcct] {
-			add(g.readCPUUsage(&st.CPU))
-		}
-		if g.have[CPU] {
-			add(g.readThrottling(&st.CPU))
+		if g.cpuStatShared() {
+			// One cpu.stat holds both: read it once.
+			data, present, err := g.read(CPUAcct, 0, fCPUStat)
+			add(err)
+			if present {
+				add(g.parseCPUUsageV2(data, &st.CPU))
+				add(g.parseThrottling(CPUAcct, data, &st.CPU))
+			}
+		} else {
+			if g.have[CPUAcct] {
+				add(g.readCPUUsage(&st.CPU))
+			}
+			if g.have[CPU] {
+				add(g.readThrottling(&st.CPU))
+			}
 		}
 	}
 	if g.have[Memory] {
@@ -177,34 +192,51 @@ func (g *Group) ReadStats(st *Stats, set StatsSet) error {
 	return errors.Join(errs...)
 }
 
+// cpuStatShared reports whether CPU usage and throttling come from the same
+// file: with both the cpuacct and cpu locations on v2, each is the
+// process's v2 cgroup and its cpu.stat.
+func (g *Group) cpuStatShared() bool {
+	return g.have[CPUAcct] && g.have[CPU] && g.locs[CPUAcct].Version == 2 && g.locs[CPU].Version == 2
+}
+
+// readCPUUsage reads v1 cpuacct.usage or v2 cpu.stat's usage_usec. An absent
+// file leaves the usage unset, without an error. The caller holds g.mu.
 func (g *Group) readCPUUsage(st *CPUStats) error {
 	if g.locs[CPUAcct].Version == 1 {
-		data, err := g.mustRead(CPUAcct, 0, fCPUAcctUsage)
-		if err != nil {
+		data, present, err := g.read(CPUAcct, 0, fCPUAcctUsage)
+		if err != nil || !present {
 			return err
 		}
 		v, err := parseSingleUint(data)
+		var d time.Duration
 		if err == nil {
-			st.Usage, err = nanos("cpuacct.usage", v)
+			d, err = nanos("cpuacct.usage", v)
 		}
 		if err != nil {
 			return g.malformedFile(CPUAcct, 0, fCPUAcctUsage, err)
 		}
-		st.HasUsage, st.UsagePath = true, g.levels[CPUAcct][0].path(fCPUAcctUsage)
+		st.Usage, st.HasUsage, st.UsagePath = d, true, g.levels[CPUAcct][0].path(fCPUAcctUsage)
 		return nil
 	}
-	data, err := g.mustRead(CPUAcct, 0, fCPUStat)
-	if err != nil {
+	data, present, err := g.read(CPUAcct, 0, fCPUStat)
+	if err != nil || !present {
 		return err
 	}
+	return g.parseCPUUsageV2(data, st)
+}
+
+// parseCPUUsageV2 takes usage_usec from the content of the process's v2
+// cpu.stat.
+func (g *Group) parseCPUUsageV2(data []byte, st *CPUStats) error {
+	var usage time.Duration
 	found := false
-	err = flatKeyed(data, func(k, v []byte) error {
+	err := flatKeyed(data, func(k, v []byte) error {
 		if string(k) != "usage_usec" {
 			return nil
 		}
 		n, err := counter(k, v)
 		if err == nil {
-			st.Usage, err = micros("usage_usec", n)
+			usage, err = micros("usage_usec", n)
 		}
 		found = err == nil
 		return err
@@ -215,21 +247,28 @@ func (g *Group) readCPUUsage(st *CPUStats) error {
 	if err != nil {
 		return g.malformedFile(CPUAcct, 0, fCPUStat, err)
 	}
-	st.HasUsage, st.UsagePath = true, g.levels[CPUAcct][0].path(fCPUStat)
+	st.Usage, st.HasUsage, st.UsagePath = usage, true, g.levels[CPUAcct][0].path(fCPUStat)
 	return nil
 }
 
-// readThrottling parses cpu.stat: v1 nr_periods, nr_throttled,
-// throttled_time (ns); v2 nr_periods, nr_throttled, throttled_usec. v2
-// cpu.stat has no nr_* fields while the cpu controller is not enabled.
+// readThrottling reads the cpu controller's cpu.stat; an absent file leaves
+// the throttling unset, without an error. The caller holds g.mu.
 func (g *Group) readThrottling(st *CPUStats) error {
-	data, err := g.mustRead(CPU, 0, fCPUStat)
-	if err != nil {
+	data, present, err := g.read(CPU, 0, fCPUStat)
+	if err != nil || !present {
 		return err
 	}
+	return g.parseThrottling(CPU, data, st)
+}
+
+// parseThrottling parses cpu.stat, read from controller c's location: v1
+// nr_periods, nr_throttled, throttled_time (ns); v2 nr_periods,
+// nr_throttled, throttled_usec. v2 cpu.stat has no nr_* fields while the
+// cpu controller is not enabled.
+func (g *Group) parseThrottling(c Controller, data []byte, st *CPUStats) error {
 	var t Throttling
 	seen := 0
-	err = flatKeyed(data, func(k, v []byte) error {
+	err := flatKeyed(data, func(k, v []byte) error {
 		switch string(k) {
 		case "nr_periods", "nr_throttled", "throttled_time", "throttled_usec":
 		default:
@@ -256,7 +295,7 @@ func (g *Group) readThrottling(st *CPUStats) error {
 		err = errMalformed("nr_throttled %d exceeds nr_periods %d", t.ThrottledPeriods, t.Periods)
 	}
 	if err != nil {
-		return g.malformedFile(CPU, 0, fCPUStat, err)
+		return g.malformedFile(c, 0, fCPUStat, err)
 	}
 	if seen == 3 {
 		st.Throttling, st.HasThrottling = t, true
@@ -265,15 +304,16 @@ func (g *Group) readThrottling(st *CPUStats) error {
 }
 
 // readMemoryUsage reads usage and, from memory.stat, the working set and
-// the kinds of memory charged.
+// the kinds of memory charged. An absent file leaves its values unset,
+// without an error (the level records the absence; see read).
 func (g *Group) readMemoryUsage(m *MemoryStats) error {
 	v1 := g.locs[Memory].Version == 1
 	usageID := fMemCurrent
 	if v1 {
 		usageID = fMemUsageV1
 	}
-	data, err := g.mustRead(Memory, 0, usageID)
-	if err != nil {
+	data, present, err := g.read(Memory, 0, usageID)
+	if err != nil || !present {
 		return err
 	}
 	u, err := parseSingleUint(data)
@@ -286,7 +326,7 @@ func (g *Group) readMemoryUsage(m *MemoryStats) error {
 	m.HasUsage = true
 
 	var ms memStat
-	if err := g.readMemStat(&ms); err != nil {
+	if present, err := g.readMemStat(&ms); err != nil || !present {
 		return err
 	}
 	// Each value is at most the usage it is part of, so none overflows.

@@ -262,7 +262,7 @@ func (r Root) ReadInto(name string, buf []byte) (int, error) {
 	if info.Size > int64(len(buf)) {
 		return 0, &Error{Path: r.Join(name), Err: tooLarge(int64(len(buf)))}
 	}
-	n, err := f.readFull(buf)
+	n, err := f.ReadFull(buf)
 	if err != nil {
 		return 0, &Error{Path: r.Join(name), Err: err}
 	}
