@@ -110,8 +110,9 @@ type Evidence struct {
 	// Err is set when the item records a file that could not be used (not
 	// there is not an error: a missing file is an observation): it names
 	// the file and wraps procfs.ErrMalformed, ErrTooLarge, ErrNotRegular,
-	// fs.ErrPermission or the read's error.
-	Err error
+	// fs.ErrPermission or the read's error. It is left out of JSON: an
+	// error value does not decode back (Detail carries its text).
+	Err error `json:"-"`
 }
 
 // Option configures Detect.

@@ -314,19 +314,39 @@ func TestUnreadableInitEnviron(t *testing.T) {
 }
 
 // An Env survives a JSON round trip (the rightsize command and the
-// exporters define their own schemas; this only checks nothing is lost).
+// exporters define their own schemas; this only checks nothing is lost),
+// also when its evidence carries errors: Evidence.Err is left out of JSON,
+// and its text is in Detail.
 func TestJSONRoundTrip(t *testing.T) {
-	env := Detect(WithRoot(filepath.Join("testdata", "k8s-systemd-burstable-containerd")))
-	b, err := json.Marshal(env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var back Env
-	if err := json.Unmarshal(b, &back); err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(back, env) {
-		t.Errorf("JSON round trip changed the value:\n%s", b)
+	for _, name := range []string{"k8s-systemd-burstable-containerd", "bad-files"} {
+		t.Run(name, func(t *testing.T) {
+			env := Detect(WithRoot(filepath.Join("testdata", name)))
+			b, err := json.Marshal(env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back Env
+			if err := json.Unmarshal(b, &back); err != nil {
+				t.Fatalf("%v:\n%s", err, b)
+			}
+			errs := 0
+			want := cloneEnv(&env)
+			for i, e := range want.Evidence {
+				if e.Err != nil {
+					errs++
+					if !strings.Contains(e.Detail, e.Err.Error()) {
+						t.Errorf("evidence %q does not carry its error %q", e.Detail, e.Err)
+					}
+					want.Evidence[i].Err = nil
+				}
+			}
+			if name == "bad-files" && errs == 0 {
+				t.Fatalf("no evidence with an error in %s: the test proves nothing", name)
+			}
+			if !reflect.DeepEqual(back, want) {
+				t.Errorf("JSON round trip changed the value:\n%s", b)
+			}
+		})
 	}
 }
 

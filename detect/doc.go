@@ -3,7 +3,7 @@
 // class and namespace, with the evidence behind every conclusion.
 //
 //	env := detect.Environment() // cached
-//	if env.Kubernetes != nil {
+//	if env.HasKubernetes {
 //		log.Printf("pod %s (%s)", env.Kubernetes.PodUID, env.Kubernetes.QOSClass)
 //	}
 //

@@ -1,11 +1,62 @@
 package detect_test
 
 import (
+	"embed"
 	"fmt"
+	"log"
 	"path/filepath"
+	"strings"
+	"testing"
 
 	"github.com/rightsize/rightsize/detect"
 )
+
+// The package documentation's snippet, compiled: what it prints depends on
+// the machine, so it has no Output. TestDocSnippet keeps doc.go's copy the
+// same.
+func Example() {
+	env := detect.Environment() // cached
+	if env.HasKubernetes {
+		log.Printf("pod %s (%s)", env.Kubernetes.PodUID, env.Kubernetes.QOSClass)
+	}
+}
+
+// sources are embedded, not read at run time: the suites also run in a
+// guest that has the test binary and testdata/ only.
+//
+//go:embed doc.go example_test.go
+var sources embed.FS
+
+// TestDocSnippet checks that the code in the package documentation (its
+// tab-indented lines) is Example's body, which the compiler checks: an
+// API change cannot leave the documentation behind.
+func TestDocSnippet(t *testing.T) {
+	read := func(name string) string {
+		b, err := sources.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	var doc []string
+	for _, line := range strings.Split(read("doc.go"), "\n") {
+		if code, ok := strings.CutPrefix(line, "//\t"); ok {
+			doc = append(doc, code)
+		}
+	}
+	_, rest, ok := strings.Cut(read("example_test.go"), "\nfunc Example() {\n")
+	body, _, ok2 := strings.Cut(rest, "\n}\n")
+	if !ok || !ok2 {
+		t.Fatal("example_test.go has no func Example")
+	}
+	var example []string
+	for _, line := range strings.Split(body, "\n") {
+		example = append(example, strings.TrimPrefix(line, "\t"))
+	}
+	if got, want := strings.Join(doc, "\n"), strings.Join(example, "\n"); got != want {
+		t.Errorf("doc.go's snippet differs from Example's body:\n--- doc.go\n%s\n--- Example\n%s", got, want)
+	}
+}
 
 // Environment describes the process's own environment, detected once and
 // cached. What it prints depends on the machine, so this example has no

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/rightsize/rightsize/cgroup"
@@ -30,6 +31,7 @@ var (
 	cpuLimitFields = []string{"cpu.limit", "cpu.limitPath", "cpu.limitSource"}
 	memLimitFields = []string{"memory.limit", "memory.limitPath", "memory.limitSource"}
 	requestFields  = []string{"cpu.request", "cpu.requestApprox"}
+	cpusFields     = []string{"cpu.cpus", "cpu.cpusSource"}
 )
 
 // attribute records errs: each as a warning, and the null fields the file
@@ -41,14 +43,24 @@ func (c *collector) attribute(errs []error) {
 				c.warn("cgroups are not supported on this system: only what the Go runtime knows is shown")
 				continue
 			}
-			fields := c.fieldsOf(c.relPath(e))
-			for _, f := range fields {
-				if f == "cpu.cpus" {
-					// The Reader falls back to a wider set (this
-					// machine's CPUs, the affinity without the
-					// cpuset): not the value, so not shown.
-					c.s.report.CPU.CPUs = nil
-				}
+			rel := c.relPath(e)
+			fields := c.fieldsOf(rel)
+			switch {
+			case rel == "/proc/self/status":
+				// Only read under --root (live, the Reader asks
+				// for the affinity mask). Without it the Reader
+				// counts the CPUs of the machine running the
+				// command, which says nothing about the tree:
+				// not shown, as when the file is missing.
+				c.s.report.CPU.CPUs, c.s.report.CPU.CPUsSource = nil, nil
+			case slices.Contains(fields, "cpu.cpus"):
+				// A cpuset file: the Reader keeps its count
+				// without the cpuset (the affinity mask, or the
+				// tree's Cpus_allowed_list), which the kernel
+				// keeps inside the cpuset anyway, and decides
+				// GOMAXPROCS from it. That is shown, with its
+				// source and this warning.
+				c.s.cpusetErr = true
 			}
 			c.fail(e, fields...)
 		}
@@ -67,8 +79,8 @@ func (c *collector) missingUnderRoot() {
 	r, u := &c.s.report, c.s.unknown
 	if c.src.snap.CPUs.Source.Kind != runtimeinfo.SourceProc && !u["cpu.cpus"] && !c.src.root.Exists("/proc/self/status") {
 		c.warn("/proc/self/status: file does not exist: the CPUs the process may run on are unknown")
-		r.CPU.CPUs = nil
-		u["cpu.cpus"] = true
+		r.CPU.CPUs, r.CPU.CPUsSource = nil, nil
+		u["cpu.cpus"], u["cpu.cpusSource"] = true, true
 	}
 	if r.Memory.HostTotal == nil && !u["memory.hostTotal"] && !c.src.root.Exists("/proc/meminfo") {
 		c.warn("/proc/meminfo: file does not exist: host memory is unknown")
@@ -85,7 +97,7 @@ func (c *collector) fieldsOf(rel string) []string {
 	case "/proc/self/cgroup", "/proc/self/mountinfo":
 		return cgroupFields
 	case "/proc/self/status":
-		return []string{"cpu.cpus"}
+		return cpusFields
 	case "/proc/meminfo":
 		return []string{"memory.hostTotal"}
 	case "/proc/pressure/cpu":
@@ -105,7 +117,7 @@ func (c *collector) fieldsOf(rel string) []string {
 	var out []string
 	switch {
 	case strings.HasPrefix(base, "cpuset."):
-		return []string{"cpu.cpus"}
+		return cpusFields
 	case base == "cpu.max" || base == "cpu.cfs_quota_us" || base == "cpu.cfs_period_us":
 		return cpuLimitFields
 	case base == "cpu.shares" || base == "cpu.weight":
@@ -172,7 +184,7 @@ func (c *collector) statFields(rel string) []string {
 			out = append(out, requestFields...)
 		}
 		if at(cgroup.CPUSet, rel) {
-			out = append(out, "cpu.cpus")
+			out = append(out, cpusFields...)
 		}
 		if at(cgroup.Memory, rel) {
 			out = append(out, "memory.usage", "memory.workingSet", "memory.events", "memory.high", "memory.swapLimit")
@@ -210,6 +222,8 @@ func (c *collector) isNull(field string) bool {
 		return r.CPU.LimitSource == nil
 	case "cpu.cpus":
 		return r.CPU.CPUs == nil
+	case "cpu.cpusSource":
+		return r.CPU.CPUsSource == nil
 	case "cpu.request":
 		return r.CPU.Request == nil
 	case "cpu.requestApprox":

@@ -29,8 +29,15 @@ const (
 	maxMountInfo   = 16 << 20
 )
 
-// Bounds of a whole capture: the file content it may hold and the time it
-// may take. Variables so that tests can lower them.
+// tarBlock is what every entry of the archive costs besides its content:
+// its tar header. Charged against captureMaxBytes for each file, link and
+// directory, so that a tree of millions of empty files, links or
+// directories is bounded as a large file is.
+const tarBlock = 512
+
+// Bounds of a whole capture: the bytes it may hold (file content, link
+// targets and tarBlock per entry) and the time it may take. Variables so
+// that tests can lower them.
 var (
 	captureMaxBytes int64 = 64 << 20
 	captureTimeout        = 30 * time.Second
@@ -266,7 +273,8 @@ type archive struct {
 	links    map[string]string // name in the archive -> target as written
 	opaque   map[string]bool   // links whose target is a placeholder, not a path (descriptors)
 	dirs     map[string]bool   // directories that must exist
-	size     int64
+	charged  map[string]bool   // entries already charged (tarBlock each), with their parent directories
+	size     int64             // bytes charged against lim.maxBytes
 	warnings []string
 	err      error // fatal: too large, too slow, interrupted
 }
@@ -333,7 +341,7 @@ func (a *archive) readOpt(name string, max int, quiet bool) ([]byte, bool) {
 		if target, err := a.root.Readlink(name); err != nil {
 			a.warn("skipped " + err.Error())
 		} else {
-			a.links[entryName(name)] = target
+			a.addLink(name, target)
 		}
 		return nil, false
 	}
@@ -344,12 +352,62 @@ func (a *archive) readOpt(name string, max int, quiet bool) ([]byte, bool) {
 		}
 		return nil, false
 	}
-	a.size += int64(len(data))
-	if a.size > a.lim.maxBytes {
-		a.err = fmt.Errorf("the files to capture hold more than %s; stopped, nothing written", fmtBytes(a.lim.maxBytes))
+	if !a.charge(int64(len(data))) {
 		return nil, false
 	}
 	return data, true
+}
+
+// charge counts n bytes against the capture's bound; past it the capture
+// stops with an error (nothing is written) and charge returns false.
+func (a *archive) charge(n int64) bool {
+	if a.err != nil {
+		return false
+	}
+	a.size += n
+	if a.size > a.lim.maxBytes {
+		a.err = fmt.Errorf("the capture would hold more than %s (file contents, and %d bytes for each file, link and directory); stopped, nothing written",
+			fmtBytes(a.lim.maxBytes), tarBlock)
+		return false
+	}
+	return true
+}
+
+// entry charges the archive entry name (a name in the archive) and each
+// parent directory that write adds for it, tarBlock each, the first time
+// each is seen.
+func (a *archive) entry(name string) bool {
+	var n int64
+	for p := name; p != "" && p != "." && p != "/"; p = path.Dir(p) {
+		if a.charged[p] {
+			break // and so are its parents
+		}
+		a.charged[p] = true
+		n += tarBlock
+	}
+	return a.charge(n)
+}
+
+// addFile records a file (name is a path inside the root) with its
+// content, which the read that returned it has charged.
+func (a *archive) addFile(name string, data []byte) {
+	if n := entryName(name); a.entry(n) {
+		a.files[n] = data
+	}
+}
+
+// addLink records a symbolic link and charges its target.
+func (a *archive) addLink(name, target string) {
+	if n := entryName(name); a.entry(n) && a.charge(int64(len(target))) {
+		a.links[n] = target
+	}
+}
+
+// addDir records a directory that must exist in the archive.
+func (a *archive) addDir(name string) {
+	if n := entryName(name); n != "" && a.entry(n) {
+		a.dirs[n] = true
+	}
 }
 
 // copy copies a file through filter (nil: as is).
@@ -361,7 +419,7 @@ func (a *archive) copy(name string, max int, filter func([]byte) []byte) {
 	if filter != nil {
 		data = filter(data)
 	}
-	a.files[entryName(name)] = data
+	a.addFile(name, data)
 }
 
 // capture writes a gzip-compressed tar archive of the files rightsize reads
@@ -375,7 +433,10 @@ func capture(ctx context.Context, w io.Writer, root string) (int, []string, erro
 }
 
 func captureWith(ctx context.Context, w io.Writer, root string, lim limits) (int, []string, error) {
-	a := &archive{lim: lim, ctx: ctx, root: rootfs.New(root), files: map[string][]byte{}, links: map[string]string{}, opaque: map[string]bool{}, dirs: map[string]bool{}}
+	a := &archive{
+		lim: lim, ctx: ctx, root: rootfs.New(root),
+		files: map[string][]byte{}, links: map[string]string{}, opaque: map[string]bool{}, dirs: map[string]bool{}, charged: map[string]bool{},
+	}
 
 	// /proc: what procfs, cgroup discovery, runtimeinfo and detect read.
 	a.copy("/proc/self/cgroup", maxCaptureFile, nil)
@@ -392,12 +453,14 @@ func captureWith(ctx context.Context, w io.Writer, root string, lim limits) (int
 	}
 	if a.root.IsLive() {
 		// Live, rightsize reads os.Environ, not the file.
-		a.files["proc/self/environ"] = filterEnviron(os.Environ())
+		if env := filterEnviron(os.Environ()); a.charge(int64(len(env))) {
+			a.addFile("/proc/self/environ", env)
+		}
 	} else if data, ok := a.read("/proc/self/environ", maxCaptureFile); ok {
-		a.files["proc/self/environ"] = filterEnviron(procfs.ParseEnviron(data))
+		a.addFile("/proc/self/environ", filterEnviron(procfs.ParseEnviron(data)))
 	}
 	if data, ok := a.read("/proc/1/environ", maxCaptureFile); ok {
-		a.files["proc/1/environ"] = filterEnviron(procfs.ParseEnviron(data))
+		a.addFile("/proc/1/environ", filterEnviron(procfs.ParseEnviron(data)))
 	}
 	// The process table, without process names or open files.
 	if a.check() {
@@ -407,7 +470,7 @@ func captureWith(ctx context.Context, w io.Writer, root string, lim limits) (int
 	// Files detect looks at outside /proc.
 	a.copy("/etc/hosts", maxCaptureFile, firstLine)
 	if _, ok := a.read("/.dockerenv", maxCaptureFile); ok {
-		a.files[".dockerenv"] = nil // its existence is the signal
+		a.addFile("/.dockerenv", nil) // its existence is the signal
 	}
 	a.copy("/run/.containerenv", 64<<10, nil)
 	a.copy("/run/systemd/container", maxCaptureFile, nil)
@@ -420,7 +483,7 @@ func captureWith(ctx context.Context, w io.Writer, root string, lim limits) (int
 		}
 		// The directory is a signal and namespace names the pod's
 		// namespace; token, ca.crt and anything else stay behind.
-		a.dirs[entryName(dir)] = true
+		a.addDir(dir)
 		a.copy(dir+"/namespace", 256, nil)
 		break
 	}
@@ -486,9 +549,7 @@ func (a *archive) cgroupFiles() {
 		}
 		for d := loc.Dir; ; d = path.Dir(d) {
 			if info, err := a.root.Stat(d); err == nil && info.IsDir() {
-				if n := entryName(d); n != "" {
-					a.dirs[n] = true
-				}
+				a.addDir(d)
 			}
 			if len(d) <= len(loc.MountPoint) || d == "/" || d == "." {
 				break

@@ -116,7 +116,7 @@ func (a *archive) copyChecked(name string, filter func([]byte) ([]byte, bool)) {
 		a.warn("skipped " + a.root.Join(name) + ": " + procfs.ErrMalformed.Error() + "; not copied")
 		return
 	}
-	a.files[entryName(name)] = out
+	a.addFile(name, out)
 }
 
 // processTable copies the process table's files (see above).
@@ -170,7 +170,7 @@ func (a *archive) processTable() {
 		}
 		if !proctable.IsPidfdLink([]byte(target)) {
 			a.opaque[entryName(name)] = true
-			a.links[entryName(name)] = fdPlaceholder
+			a.addLink(name, fdPlaceholder)
 			continue
 		}
 		info, ok := a.readQuiet(path.Join("/proc/self/fdinfo", fd), maxCaptureFile)
@@ -178,9 +178,9 @@ func (a *archive) processTable() {
 			continue // closed since
 		}
 		a.opaque[entryName(name)] = true
-		a.links[entryName(name)] = pidfdTarget
+		a.addLink(name, pidfdTarget)
 		if pid, ok := proctable.ParseFdinfoPid(info); ok {
-			a.files[entryName(path.Join("/proc/self/fdinfo", fd))] = []byte("Pid:\t" + strconv.Itoa(pid) + "\n")
+			a.addFile(path.Join("/proc/self/fdinfo", fd), []byte("Pid:\t"+strconv.Itoa(pid)+"\n"))
 		}
 	}
 }

@@ -260,6 +260,11 @@ func stable(t *testing.T, out string) map[string]any {
 	cpu := doc["cpu"].(map[string]any)
 	delete(cpu, "usageSeconds")
 	delete(cpu, "throttling")
+	// Live, the Reader counts the CPUs in the affinity mask; the capture
+	// carries the same mask as /proc/self/status's Cpus_allowed_list.
+	if cpu["cpusSource"] == "affinity" {
+		cpu["cpusSource"] = "proc"
+	}
 	mem := doc["memory"].(map[string]any)
 	for _, k := range []string{"usage", "workingSet", "events"} {
 		delete(mem, k)

@@ -23,6 +23,9 @@ import (
 // The Reader gives the limits, the requests, the usage statistics, where
 // the process's cgroups are, the process table, the environment detection
 // and the recommendations; the command applies no rule of its own to them.
+// Two things come from elsewhere, because the Reader has no such value:
+// the number of CPUs online on the host (hostCPUsFile, read once here, for
+// the human view only) and, with --pid, the process table (tableOf).
 type source struct {
 	root rootfs.Root
 	live bool
@@ -114,6 +117,12 @@ type sample struct {
 	// limitEnv and memLimitEnv name the Downward API variable a limit
 	// came from.
 	cpuLimitEnv, memLimitEnv string
+	// cpusFrom is the source of the Reader's CPU count, as its reasons
+	// write it ("affinity", "proc /proc/self/status Cpus_allowed_list").
+	// cpusetErr: a cpuset file could not be read, so the count is the
+	// Reader's fallback, which the human view then names.
+	cpusFrom  string
+	cpusetErr bool
 	// memBelowFloor: the policy computed a GOMEMLIMIT below
 	// runtimeinfo.MinGOMEMLIMIT from a memory limit, which is not a
 	// recommendation.
@@ -289,6 +298,8 @@ func (c *collector) limits(snap *runtimeinfo.Snapshot) {
 	}
 	if snap.CPUs.N > 0 {
 		r.CPU.CPUs = ptr(int(snap.CPUs.N))
+		r.CPU.CPUsSource = ptr(string(snap.CPUs.Source.Kind))
+		c.s.cpusFrom = snap.CPUs.Source.String()
 	}
 	if snap.HasCPURequest && finite(snap.CPURequest.CPUs) {
 		r.CPU.Request = ptr(snap.CPURequest.CPUs)
@@ -398,7 +409,12 @@ func (c *collector) swapLimit(snap *runtimeinfo.Snapshot) {
 }
 
 // recommend fills the recommendations from the Reader's decisions: Want is
-// what the policy computes, whatever the environment says.
+// what the policy computes, whatever the environment says. GOMAXPROCS is
+// shown whenever the CPU count it is bounded by is: after an unreadable
+// cpuset that is the Reader's fallback, and so is its Want. Only under
+// --root without a usable /proc/self/status is the count hidden (it would
+// be that of the machine running the command), and the recommendation with
+// it.
 func (c *collector) recommend(snap *runtimeinfo.Snapshot, procs, mem runtimeinfo.Decision) {
 	r, u := &c.s.report, c.s.unknown
 	switch {
@@ -407,13 +423,14 @@ func (c *collector) recommend(snap *runtimeinfo.Snapshot, procs, mem runtimeinfo
 	case u["cpu.limit"] || u["cpu.cpus"] || u["cgroup.layout"] || !procs.HasWant:
 		u["go.recommendedGOMAXPROCS"] = true
 	}
+	// decideMem offers a Want only inside the safety envelope (at least
+	// runtimeinfo.MinGOMEMLIMIT; below it HasWant is false): no floor to
+	// check here. A Source without a Want is a limit whose policy value
+	// fell below the floor.
 	switch {
-	case mem.HasWant && mem.Want >= runtimeinfo.MinGOMEMLIMIT:
+	case mem.HasWant:
 		r.Go.RecommendedGOMEMLIMIT = ptr(mem.Want)
-	case mem.HasWant || (mem.Source.Kind != "" && (snap.HasMemoryLimit || snap.HasMemoryHigh)):
-		// A limit, but what the policy gives from it is below the
-		// safety floor (the Reader then offers no Want): no
-		// recommendation.
+	case mem.Source.Kind != "" && (snap.HasMemoryLimit || snap.HasMemoryHigh):
 		c.s.memBelowFloor = true
 	case u["memory.limit"] || u["memory.high"] || u["cgroup.layout"]:
 		u["go.recommendedGOMEMLIMIT"] = true

@@ -68,8 +68,13 @@ func writeHuman(w io.Writer, s *sample, prev *sample) error {
 		cpu += " (set at " + *r.CPU.LimitPath + ")"
 	}
 	cpu += " · may run on " + s.text("cpu.cpus", r.CPU.CPUs == nil, func() string { return fmtCPUs(float64(*r.CPU.CPUs)) })
-	if r.CPU.CPUs == nil {
+	switch {
+	case r.CPU.CPUs == nil:
 		cpu += " CPUs"
+	case s.cpusetErr:
+		// The count and GOMAXPROCS are the Reader's fallback: say
+		// where it comes from (the warning below says what failed).
+		cpu += " (" + s.cpusFrom + ": the cpuset could not be read)"
 	}
 	if s.hostCPUs > 0 {
 		cpu += " · host " + strconv.Itoa(s.hostCPUs)

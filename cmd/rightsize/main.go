@@ -21,9 +21,11 @@
 // zombie children. --watch refreshes it in place with
 // rates between samples until interrupted (Ctrl-C) or --count samples were
 // shown. Everything it shows comes from one runtimeinfo.Reader (opened once,
-// refreshed for each sample) and its Recommend; with --pid N the process
-// table comes from /proc/N and the stat of every process instead (the
-// Reader's describes this process). Live, without --pid, the process
+// refreshed for each sample) and its Recommend, except what the Reader does
+// not report: the number of CPUs online on the host (the view's "host N",
+// read once from /sys/devices/system/cpu/online) and, with --pid N, the
+// process table, which comes from /proc/N and the stat of every process
+// (the Reader's describes this process). Live, without --pid, the process
 // table is this command's own process's, and the view says so.
 //
 // --json prints one object (schemaVersion 1; schema.json in this directory

@@ -106,7 +106,10 @@ type tableErr struct {
 // procfs.Scanner reads this process's: its stat (threads), the stat of
 // every process of /proc (processes, zombies, and its children: those
 // whose parent it is), its fd directory and its limits. A process that
-// vanishes while /proc is read is left out.
+// vanishes while /proc is read is left out. It is not a Scanner because
+// procfs exports none for another process: FS.NewScanner and
+// FS.ProcessTable read /proc/self, whose PID, task, fd and fdinfo
+// directories they open.
 func (s *source) tableOf(pid int) (procfs.ProcessTable, []tableErr) {
 	fsys := procfs.NewFS(s.root.Dir())
 	id := strconv.Itoa(pid)
@@ -169,7 +172,8 @@ func (s *source) tableOf(pid int) (procfs.ProcessTable, []tableErr) {
 }
 
 // vanished reports whether err means the process is gone: its directory
-// no longer exists, or it was reaped between open and read.
+// no longer exists, or it was reaped between open and read (procfs's rule,
+// which it does not export).
 func vanished(err error) bool {
 	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH)
 }

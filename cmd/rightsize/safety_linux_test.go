@@ -203,6 +203,58 @@ func TestCaptureKeepsFileOnFailure(t *testing.T) {
 	}
 }
 
+// TestCaptureChargesEntries: the capture's bound counts a tar header
+// (tarBlock) for every entry, not only file content, so that a tree of
+// many empty links or directories is refused as a large file is: here
+// 2,000 descriptor links against 256 KiB, and a cgroup 120 empty
+// directories deep (the cgroup package allows 127) against 48 KiB, bounds
+// the same trees with 10 of them fit in.
+func TestCaptureChargesEntries(t *testing.T) {
+	old := captureMaxBytes
+	t.Cleanup(func() { captureMaxBytes = old })
+
+	links := func(n int) string {
+		root := filepath.Join(t.TempDir(), "tree")
+		testenv.CopyTree(t, "testdata/trees/v2-docker-pid1", root)
+		for i := 100; i < 100+n; i++ {
+			if err := os.Symlink("pipe:[1]", filepath.Join(root, "proc/1/fd", fmt.Sprint(i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return root
+	}
+	deep := func(levels int) string {
+		leaf := strings.Repeat("/a", levels)
+		root := treeWith(t, "v2-broken", map[string]string{"proc/self/cgroup": "0::" + leaf + "\n"})
+		if err := os.MkdirAll(filepath.Join(root, "sys/fs/cgroup", filepath.FromSlash(leaf)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return root
+	}
+	for _, tt := range []struct {
+		name string
+		root string
+		max  int64
+		ok   bool
+	}{
+		{"10 links", links(10), 256 << 10, true},
+		{"2000 links", links(2000), 256 << 10, false},
+		{"10 directories", deep(10), 48 << 10, true},
+		{"120 directories", deep(120), 48 << 10, false},
+	} {
+		captureMaxBytes = tt.max
+		var stdout, stderr bytes.Buffer
+		code := run([]string{"capture", "--root", tt.root, "-o", "-"}, &stdout, &stderr)
+		refused := "more than " + fmtBytes(tt.max) + " (file contents, and 512 bytes for each file, link and directory)"
+		switch {
+		case tt.ok && code != 0:
+			t.Errorf("%s: exit %d: %s", tt.name, code, stderr.String())
+		case !tt.ok && (code != 1 || !strings.Contains(stderr.String(), refused) || stdout.Len() != 0):
+			t.Errorf("%s: exit %d, %d bytes on stdout, stderr %q; want 1, nothing and %q", tt.name, code, stdout.Len(), stderr.String(), refused)
+		}
+	}
+}
+
 // TestCaptureReplacesAtomically: a successful capture replaces an existing
 // file by a rename (a reader holding the old file still sees it whole),
 // with mode 0644, and leaves no temporary file.
@@ -590,7 +642,7 @@ func TestNonRegularFiles(t *testing.T) {
 					"/proc/self/status": "cpu.cpus", "/proc/meminfo": "memory.hostTotal",
 					"/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us": "cpu.limit", "/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us": "cpu.limit",
 					"/sys/fs/cgroup/cpu,cpuacct/cpu.shares": "cpu.request", "/sys/fs/cgroup/cpu,cpuacct/cpu.stat": "cpu.throttling",
-					"/sys/fs/cgroup/cpu,cpuacct/cpuacct.usage": "cpu.usageSeconds", "/sys/fs/cgroup/cpuset/cpuset.effective_cpus": "cpu.cpus",
+					"/sys/fs/cgroup/cpu,cpuacct/cpuacct.usage": "cpu.usageSeconds", "/sys/fs/cgroup/cpuset/cpuset.effective_cpus": "", // see below
 					"/sys/fs/cgroup/memory/memory.limit_in_bytes": "memory.limit", "/sys/fs/cgroup/memory/memory.usage_in_bytes": "memory.usage",
 					"/sys/fs/cgroup/memory/memory.stat": "memory.workingSet", "/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes": "memory.swapLimit",
 					"/sys/fs/cgroup/pids/pids.max": "pids.limit", "/sys/fs/cgroup/pids/pids.current": "pids.current",
@@ -618,6 +670,18 @@ func TestNonRegularFiles(t *testing.T) {
 						if wantUnknown == "cpu.limit" || wantUnknown == "cpu.cpus" || wantUnknown == "cgroup.layout" {
 							if !strings.Contains(fmt.Sprint(doc["unknown"]), "go.recommendedGOMAXPROCS") {
 								t.Errorf("unknown %v lacks go.recommendedGOMAXPROCS", doc["unknown"])
+							}
+						}
+						if strings.Contains(tt.file, "/cpuset.") {
+							// The Reader falls back to the tree's
+							// Cpus_allowed_list and decides from it:
+							// shown, not unknown.
+							cpu, goRec := doc["cpu"].(map[string]any), doc["go"].(map[string]any)
+							if cpu["cpus"] == nil || cpu["cpusSource"] != "proc" || goRec["recommendedGOMAXPROCS"] == nil {
+								t.Errorf("cpus %v from %v, recommendedGOMAXPROCS %v; want the Reader's fallback", cpu["cpus"], cpu["cpusSource"], goRec["recommendedGOMAXPROCS"])
+							}
+							if u := fmt.Sprint(doc["unknown"]); strings.Contains(u, "cpu.cpus") || strings.Contains(u, "go.recommendedGOMAXPROCS") {
+								t.Errorf("unknown %v lists what the Reader knows", u)
 							}
 						}
 					}

@@ -78,8 +78,15 @@ type cpuReport struct {
 	LimitPath *string  `json:"limitPath"`
 	// LimitSource is "cgroup" or "env" (added after the first release).
 	LimitSource *string `json:"limitSource"`
-	// CPUs is how many CPUs the process may run on (affinity, cpuset).
+	// CPUs is how many CPUs the process may run on: the Reader's count
+	// (affinity, or a captured tree's Cpus_allowed_list, bounded by the
+	// cpuset), also when the cpuset could not be read.
 	CPUs *int `json:"cpus"`
+	// CPUsSource is what the Reader took CPUs from: "affinity", "proc"
+	// (a captured tree's /proc/self/status), "cgroup" (the cpuset, where
+	// it is narrower) or "runtime" (runtime.NumCPU); null when CPUs is
+	// (added after the first release).
+	CPUsSource *string `json:"cpusSource"`
 	// Request is the CPU request in CPUs: in Kubernetes from the cgroup
 	// weight, else the Downward API value.
 	Request       *float64 `json:"request"`

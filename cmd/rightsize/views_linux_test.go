@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/rightsize/rightsize/internal/testenv"
+	"github.com/rightsize/rightsize/rightsizeexpvar"
 	"github.com/rightsize/rightsize/runtimeinfo"
 )
 
@@ -60,6 +61,20 @@ func TestMemoryFloor(t *testing.T) {
 		t.Errorf("recommendedGOMEMLIMIT %v, unknown %q; want null and known", doc.Go.RecommendedGOMEMLIMIT, doc.Unknown)
 	}
 	wantIn(t, view, "rightsize would set none (what the policy gives is below the "+fmtBytes(runtimeinfo.MinGOMEMLIMIT)+" floor, runtimeinfo.MinGOMEMLIMIT)")
+
+	// At the floor's edge the command takes the Reader's decision as it
+	// is (decideMem offers no Want below the floor): 0.9 × 9320676 is
+	// just above MinGOMEMLIMIT, 0.9 × 9320675 just below.
+	for _, tt := range []struct {
+		limit string
+		want  *int64
+	}{{"9320676\n", ptr(int64(runtimeinfo.MinGOMEMLIMIT))}, {"9320675\n", nil}} {
+		doc, _ := both(t, treeWith(t, "k8s-v2-guaranteed", map[string]string{"sys/fs/cgroup/memory.max": tt.limit}))
+		got := doc.Go.RecommendedGOMEMLIMIT
+		if (got == nil) != (tt.want == nil) || got != nil && *got != *tt.want || contains(doc.Unknown, "go.recommendedGOMEMLIMIT") {
+			t.Errorf("memory.max %q: recommendedGOMEMLIMIT %v, want %v", tt.limit, got, tt.want)
+		}
+	}
 }
 
 // TestDownwardAPI: where the cgroup shows no limit the Reader uses the
@@ -133,5 +148,71 @@ func TestTerminalSafe(t *testing.T) {
 	_, view := both(t, root)
 	if strings.ContainsAny(view, "\x1b\x07") {
 		t.Errorf("control characters in the view: %q", view)
+	}
+}
+
+// TestCPUsAgreeWithReader: the command shows the CPU count and the
+// GOMAXPROCS the Reader decided, with the Reader's source, as the expvar
+// exporter does; in v2-bad-cpuset, whose cpuset.cpus.effective is
+// malformed, that is the Reader's fallback (the tree's Cpus_allowed_list),
+// and the error is still a warning naming the file. In every tree, a count
+// the command shows is the Reader's.
+func TestCPUsAgreeWithReader(t *testing.T) {
+	for _, name := range trees(t) {
+		t.Run(name, func(t *testing.T) {
+			root := filepath.Join("testdata/trees", name)
+			doc, view := both(t, root)
+			r, err := runtimeinfo.NewReader(runtimeinfo.WithRoot(root), runtimeinfo.WithFields(runtimeinfo.FieldAll),
+				runtimeinfo.WithEnvConfig(), runtimeinfo.WithLogger(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			var snap runtimeinfo.Snapshot
+			_ = r.Read(&snap)
+			procs, _ := r.Recommend(&snap)
+			ev := rightsizeexpvar.Read(runtimeinfo.WithRoot(root)).Snapshot.CPUs
+			if ev.Count != snap.CPUs.N || ev.Source.Kind != string(snap.CPUs.Source.Kind) {
+				t.Fatalf("expvar cpus %+v, Reader %+v", ev, snap.CPUs)
+			}
+			if c := doc.CPU.CPUs; c != nil {
+				if int64(*c) != snap.CPUs.N || doc.CPU.CPUsSource == nil || *doc.CPU.CPUsSource != string(snap.CPUs.Source.Kind) {
+					t.Errorf("cpu.cpus %d from %v; the Reader has %d from %s", *c, doc.CPU.CPUsSource, snap.CPUs.N, snap.CPUs.Source.Kind)
+				}
+				if procs.HasWant && (doc.Go.RecommendedGOMAXPROCS == nil || int64(*doc.Go.RecommendedGOMAXPROCS) != procs.Want) {
+					t.Errorf("recommendedGOMAXPROCS %v; the Reader wants %d (%s)", doc.Go.RecommendedGOMAXPROCS, procs.Want, procs.Reason)
+				}
+			} else if doc.CPU.CPUsSource != nil {
+				t.Errorf("cpu.cpusSource %q without cpu.cpus", *doc.CPU.CPUsSource)
+			}
+			if name != "v2-bad-cpuset" {
+				return
+			}
+			const file = "/sys/fs/cgroup/app/cpuset.cpus.effective"
+			readerErr := false
+			for _, e := range snap.Errors {
+				readerErr = readerErr || strings.Contains(e.Error(), file)
+			}
+			if !readerErr || !procs.HasWant || snap.CPUs.N != 6 || snap.CPUs.Source.Kind != runtimeinfo.SourceProc {
+				t.Fatalf("the fixture no longer makes the Reader fall back: errors %v, cpus %+v, decision %+v", snap.Errors, snap.CPUs, procs)
+			}
+			if doc.CPU.CPUs == nil || doc.Go.RecommendedGOMAXPROCS == nil || *doc.Go.RecommendedGOMAXPROCS != 6 {
+				t.Errorf("cpu.cpus %v, recommendedGOMAXPROCS %v; want the Reader's 6", doc.CPU.CPUs, doc.Go.RecommendedGOMAXPROCS)
+			}
+			for _, f := range []string{"cpu.cpus", "cpu.cpusSource", "go.recommendedGOMAXPROCS"} {
+				if contains(doc.Unknown, f) {
+					t.Errorf("unknown %q lists %s, which the Reader knows", doc.Unknown, f)
+				}
+			}
+			warned := false
+			for _, w := range doc.Warnings {
+				warned = warned || strings.HasPrefix(w, file+": malformed")
+			}
+			if !warned {
+				t.Errorf("no warning naming %s: %q", file, doc.Warnings)
+			}
+			wantIn(t, view, "may run on 6 CPUs (proc /proc/self/status Cpus_allowed_list: the cpuset could not be read)",
+				"GOMAXPROCS  rightsize would set 6", file+": malformed")
+		})
 	}
 }
