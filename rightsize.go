@@ -130,8 +130,11 @@ func Undo() { tuner.Undo() }
 // measurements), the working set crossing 90% of the limit, the kernel
 // reporting memory.high or memory.max events, and (cgroup v2) memory
 // pressure stall above 10% (see runtimeinfo.PressureCause). fn runs on the
-// watcher's goroutine and must not block. Without a memory limit, or with
-// RIGHTSIZE=off, the watcher does not run and fn is never called.
+// watcher's goroutine and must not block (nor call Stop or Undo). The
+// watcher runs when the cgroup has a CPU or memory limit: without either,
+// or with RIGHTSIZE=off or RIGHTSIZE_WATCH_INTERVAL=off, fn is never
+// called. With a CPU limit alone only the heap condition can fire, against
+// a GOMEMLIMIT the program or the environment set.
 func OnMemoryPressure(fn func(runtimeinfo.MemoryPressure)) (remove func()) {
 	return tuner.OnMemoryPressure(fn)
 }

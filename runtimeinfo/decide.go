@@ -75,6 +75,13 @@ type settingPlan struct {
 
 type plan struct{ procs, mem settingPlan }
 
+// acts reports whether carrying out the plan changes or says anything:
+// a plan that does not is the same with or without its reasons.
+func (p *plan) acts() bool {
+	return p.procs.action != leave || p.procs.warn || p.procs.programSet ||
+		p.mem.action != leave || p.mem.warn || p.mem.programSet
+}
+
 // runtimeState is what decide needs to know besides the snapshot: the
 // values in force and what rightsize set before (owner).
 type runtimeState struct {
@@ -94,6 +101,10 @@ type runtimeState struct {
 	// when hasOffHeap and the option is on.
 	hasOffHeap bool
 	offHeap    int64
+	// quiet: decide fills no Reason. The watcher decides quietly first
+	// and again with reasons only when the plan acts or warns, so that a
+	// tick that changes nothing builds no strings and allocates nothing.
+	quiet bool
 }
 
 func decide(c *config, s *Snapshot, env []string, st runtimeState) plan {
@@ -109,17 +120,23 @@ func decideProcs(c *config, s *Snapshot, env []string, st runtimeState) settingP
 	var how string
 	switch {
 	case s.cpuErr && !s.HasCPULimit:
-		how = "cannot read the CPU limit"
+		if !st.quiet {
+			how = "cannot read the CPU limit"
+		}
 	case !s.HasCPULimit:
 		d.Want, d.HasWant = procsFor(c, s), true
 		d.Source = s.CPUs.Source
-		how = "no CPU limit: " + itoa(s.CPUs.N) + " CPUs usable (" + s.CPUs.Source.String() + ")"
+		if !st.quiet {
+			how = "no CPU limit: " + itoa(s.CPUs.N) + " CPUs usable (" + s.CPUs.Source.String() + ")"
+		}
 	default:
 		d.Want, d.HasWant = procsFor(c, s), true
 		d.Source = s.CPULimit.Source
-		how = "limit " + fmtCPUs(s.CPULimit.CPUs) + " CPUs (" + s.CPULimit.Source.String() + "), policy " + string(c.policy) +
-			", minimum " + itoa(c.minProcs) + ", " + itoa(s.CPUs.N) + " CPUs usable (" + s.CPUs.Source.String() + "): " + itoa(d.Want)
-		if s.Mode.ContainerAware && def != d.Want {
+		if !st.quiet {
+			how = "limit " + fmtCPUs(s.CPULimit.CPUs) + " CPUs (" + s.CPULimit.Source.String() + "), policy " + string(c.policy) +
+				", minimum " + itoa(c.minProcs) + ", " + itoa(s.CPUs.N) + " CPUs usable (" + s.CPUs.Source.String() + "): " + itoa(d.Want)
+		}
+		if !st.quiet && s.Mode.ContainerAware && def != d.Want {
 			how += "; the Go runtime's default would be " + itoa(def)
 		}
 	}
@@ -128,32 +145,54 @@ func decideProcs(c *config, s *Snapshot, env []string, st runtimeState) settingP
 	v, envSet := procfs.Getenv(env, "GOMAXPROCS")
 	switch {
 	case !c.doProcs:
-		d.Reason = how + "; disabled by option: left alone"
+		if !st.quiet {
+			d.Reason = how + "; disabled by option: left alone"
+		}
 	case envSet && validGOMAXPROCS(v):
-		d.Reason = how + "; GOMAXPROCS=" + v + " is set in the environment: left alone"
+		if !st.quiet {
+			d.Reason = how + "; GOMAXPROCS=" + v + " is set in the environment: left alone"
+		}
 	case st.procsOff:
-		d.Reason = how + "; the program set its own GOMAXPROCS after rightsize: left alone"
+		if !st.quiet {
+			d.Reason = how + "; the program set its own GOMAXPROCS after rightsize: left alone"
+		}
 	case st.ownerProcs != 0 && st.procs != st.ownerProcs:
 		p.programSet = true
-		d.Reason = how + "; the program set GOMAXPROCS to " + itoa(st.procs) + " after rightsize set " + itoa(st.ownerProcs) + ": left alone from now on"
+		if !st.quiet {
+			d.Reason = how + "; the program set GOMAXPROCS to " + itoa(st.procs) + " after rightsize set " + itoa(st.ownerProcs) + ": left alone from now on"
+		}
 	case s.cpuErr && !s.HasCPULimit:
 		p.warn = true
-		d.Reason = how + ": left as it is"
+		if !st.quiet {
+			d.Reason = how + ": left as it is"
+		}
 	case !s.HasCPULimit && st.ownerProcs == 0:
-		d.Reason = how + "; left to the Go runtime"
+		if !st.quiet {
+			d.Reason = how + "; left to the Go runtime"
+		}
 	case !s.HasCPULimit:
-		p.action = handBack
-		d.Reason = how + "; the CPU limit is gone: handed back to the Go runtime's default"
+		p.action, p.value = handBack, def
+		if !st.quiet {
+			d.Reason = how + "; the CPU limit is gone: handed back to the Go runtime's default"
+		}
 	case s.Mode.Updates && d.Want == def && (st.ownerProcs != 0 || st.procs != def) && st.canHand:
-		p.action = handBack
-		d.Reason = how + "; equals the Go runtime's own default: handed back to the runtime (" + s.Mode.Reason + ")"
+		p.action, p.value = handBack, def
+		if !st.quiet {
+			d.Reason = how + "; equals the Go runtime's own default: handed back to the runtime (" + s.Mode.Reason + ")"
+		}
 	case s.Mode.Updates && d.Want == def:
-		d.Reason = how + "; equals the Go runtime's own default: left to the runtime (" + s.Mode.Reason + ")"
+		if !st.quiet {
+			d.Reason = how + "; equals the Go runtime's own default: left to the runtime (" + s.Mode.Reason + ")"
+		}
 	case d.Want == st.procs:
-		d.Reason = how + "; already in force"
+		if !st.quiet {
+			d.Reason = how + "; already in force"
+		}
 	default:
 		p.action, p.value = set, d.Want
-		d.Reason = how
+		if !st.quiet {
+			d.Reason = how
+		}
 	}
 	return p
 }
@@ -181,29 +220,43 @@ func decideMem(c *config, s *Snapshot, env []string, st runtimeState) settingPla
 	belowFloor := false
 	switch {
 	case !ok && s.memErr:
-		how = "cannot read the memory limit"
+		if !st.quiet {
+			how = "cannot read the memory limit"
+		}
 	case !ok:
-		how = "no memory limit"
+		if !st.quiet {
+			how = "no memory limit"
+		}
 	default:
 		d.Want, d.HasWant = memFor(c, eff.Bytes), true
 		d.Source = eff.Source
 		if c.memReserve > 0 {
-			how = "limit " + fmtBytes(eff.Bytes) + " (" + eff.Source.String() + ") minus reserve " + fmtBytes(c.memReserve)
+			if !st.quiet {
+				how = "limit " + fmtBytes(eff.Bytes) + " (" + eff.Source.String() + ") minus reserve " + fmtBytes(c.memReserve)
+			}
 		} else {
-			how = strconv.FormatFloat(c.memRatio, 'f', -1, 64) + " × limit " + fmtBytes(eff.Bytes) + " (" + eff.Source.String() + ")"
+			if !st.quiet {
+				how = strconv.FormatFloat(c.memRatio, 'f', -1, 64) + " × limit " + fmtBytes(eff.Bytes) + " (" + eff.Source.String() + ")"
+			}
 		}
 		if capped {
-			how += " (host memory is below the cgroup limit)"
+			if !st.quiet {
+				how += " (host memory is below the cgroup limit)"
+			}
 		}
 		if d.Want >= MinGOMEMLIMIT && c.offHeap && st.hasOffHeap && st.offHeap >= offHeapStep(d.Want) {
 			// Leave room for the memory the runtime does not manage:
 			// never below the floor, never above the static value.
-			how += ": " + fmtBytes(d.Want) + ", minus " + fmtBytes(st.offHeap) +
-				" charged to the cgroup that the Go runtime does not manage (cgo, mappings, shared memory, child processes, kernel memory)"
+			if !st.quiet {
+				how += ": " + fmtBytes(d.Want) + ", minus " + fmtBytes(st.offHeap) +
+					" charged to the cgroup that the Go runtime does not manage (cgo, mappings, shared memory, child processes, kernel memory)"
+			}
 			d.Want = max(d.Want-st.offHeap, MinGOMEMLIMIT)
 			p.offHeap = true
 		}
-		how += ": " + fmtBytes(d.Want)
+		if !st.quiet {
+			how += ": " + fmtBytes(d.Want)
+		}
 		if d.Want < MinGOMEMLIMIT {
 			// Outside the safety envelope: neither set nor offered as a
 			// Want; the reason says what was computed.
@@ -215,34 +268,66 @@ func decideMem(c *config, s *Snapshot, env []string, st runtimeState) settingPla
 	v, envSet := procfs.Getenv(env, "GOMEMLIMIT")
 	switch {
 	case !c.doMem:
-		d.Reason = how + "; disabled by option: left alone"
+		if !st.quiet {
+			d.Reason = how + "; disabled by option: left alone"
+		}
 	case envSet && v != "":
-		d.Reason = how + "; GOMEMLIMIT=" + v + " is set in the environment: left alone"
+		if !st.quiet {
+			d.Reason = how + "; GOMEMLIMIT=" + v + " is set in the environment: left alone"
+		}
 	case st.memOff:
-		d.Reason = how + "; the program set its own GOMEMLIMIT after rightsize: left alone"
+		if !st.quiet {
+			d.Reason = how + "; the program set its own GOMEMLIMIT after rightsize: left alone"
+		}
 	case st.ownerMem != 0 && st.memlimit != st.ownerMem:
 		p.programSet = true
-		d.Reason = how + "; the program set GOMEMLIMIT to " + itoa(st.memlimit) + " after rightsize set " + itoa(st.ownerMem) + ": left alone from now on"
+		if !st.quiet {
+			d.Reason = how + "; the program set GOMEMLIMIT to " + itoa(st.memlimit) + " after rightsize set " + itoa(st.ownerMem) + ": left alone from now on"
+		}
 	case !ok && s.memErr:
 		p.warn = true
-		d.Reason = how + ": left as it is"
+		if !st.quiet {
+			d.Reason = how + ": left as it is"
+		}
 	case !ok && st.ownerMem == 0:
-		d.Reason = how + ": left alone"
+		if !st.quiet {
+			d.Reason = how + ": left alone"
+		}
 	case !ok:
 		p.action, p.value = restore, st.memOrig
-		d.Reason = how + ": the limit is gone; restored the value in force before rightsize"
+		if !st.quiet {
+			d.Reason = how + ": the limit is gone; restored the value in force before rightsize"
+		}
+	case belowFloor && st.ownerMem != 0 && st.ownerMem == st.memlimit && st.memlimit > max(eff.Bytes, MinGOMEMLIMIT):
+		// rightsize's own value, from a larger limit, is now above the
+		// limit: keeping it would leave the envelope. The floor is the
+		// value nearest the limit the envelope allows.
+		p.warn = true
+		p.action, p.value = set, MinGOMEMLIMIT
+		d.Want, d.HasWant = MinGOMEMLIMIT, true
+		if !st.quiet {
+			d.Reason = how + " is below the floor of " + fmtBytes(MinGOMEMLIMIT) + " (runtimeinfo.MinGOMEMLIMIT): set to the floor, rightsize's previous " + fmtLimit(st.memlimit) + " being above the limit"
+		}
 	case belowFloor:
 		p.warn = true
-		d.Reason = how + " is below the floor of " + fmtBytes(MinGOMEMLIMIT) + " (runtimeinfo.MinGOMEMLIMIT): not applied, " + fmtLimit(st.memlimit) + " kept"
+		if !st.quiet {
+			d.Reason = how + " is below the floor of " + fmtBytes(MinGOMEMLIMIT) + " (runtimeinfo.MinGOMEMLIMIT): not applied, " + fmtLimit(st.memlimit) + " kept"
+		}
 	case d.Want == st.memlimit:
-		d.Reason = how + "; already in force"
+		if !st.quiet {
+			d.Reason = how + "; already in force"
+		}
 	case p.offHeap && st.ownerMem == st.memlimit && absDiff(d.Want, st.memlimit) < offHeapStep(d.Want):
 		// The estimate moves a little at every tick; GOMEMLIMIT follows
 		// it in steps, not in jitter.
-		d.Reason = how + "; within " + fmtBytes(offHeapStep(d.Want)) + " of the value in force: left as it is"
+		if !st.quiet {
+			d.Reason = how + "; within " + fmtBytes(offHeapStep(d.Want)) + " of the value in force: left as it is"
+		}
 	default:
 		p.action, p.value = set, d.Want
-		d.Reason = how
+		if !st.quiet {
+			d.Reason = how
+		}
 	}
 	return p
 }

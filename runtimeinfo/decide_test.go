@@ -2,6 +2,7 @@ package runtimeinfo
 
 import (
 	"math"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -138,6 +139,9 @@ func checkProcsEnvelope(t *testing.T, s *Snapshot, p settingPlan) {
 	if p.d.HasWant && (p.d.Want < 1 || p.d.Want > cpus) {
 		t.Errorf("Want %d outside [1, %d]: %s", p.d.Want, cpus, p.d.Reason)
 	}
+	if p.action == handBack && (p.value < 1 || p.value > cpus) {
+		t.Errorf("hands back with %d, CPUs %d", p.value, cpus)
+	}
 	if p.action == set && (p.value != p.d.Want || p.value < 1 || p.value > cpus) {
 		t.Errorf("sets %d, Want %d, CPUs %d", p.value, p.d.Want, cpus)
 	}
@@ -164,11 +168,64 @@ func checkMemEnvelope(t *testing.T, s *Snapshot, p settingPlan) {
 	if ok && s.HasHostMemory {
 		eff = min(eff, s.HostMemory.Bytes)
 	}
+	// The floor wins over a limit below it: the envelope is
+	// [MinGOMEMLIMIT, max(limit, MinGOMEMLIMIT)].
+	eff = max(eff, MinGOMEMLIMIT)
 	if p.d.HasWant && (!ok || p.d.Want > eff || p.d.Want < MinGOMEMLIMIT) {
 		t.Errorf("Want %d outside [%d, %d] (limit known: %v): %s", p.d.Want, MinGOMEMLIMIT, eff, ok, p.d.Reason)
 	}
 	if p.action == set && (p.value != p.d.Want || p.value < MinGOMEMLIMIT || p.value > eff) {
 		t.Errorf("sets %d, Want %d, effective limit %d", p.value, p.d.Want, eff)
+	}
+}
+
+// checkQuiet: a quiet decision is the loud one without its reasons.
+func checkQuiet(t *testing.T, c *config, s *Snapshot, st runtimeState) {
+	t.Helper()
+	loud := decide(c, s, nil, st)
+	st.quiet = true
+	q := decide(c, s, nil, st)
+	if q.procs.d.Reason != "" || q.mem.d.Reason != "" {
+		t.Errorf("quiet decision with reasons: %q, %q", q.procs.d.Reason, q.mem.d.Reason)
+	}
+	loud.procs.d.Reason, loud.mem.d.Reason = "", ""
+	if !reflect.DeepEqual(loud, q) || loud.acts() != q.acts() {
+		t.Errorf("quiet plan %+v, loud plan %+v", q, loud)
+	}
+}
+
+// TestDecideQuietNoAlloc: the watcher's steady state with an off-heap
+// estimate that moves by less than a step decides without allocating,
+// and its plan does not act (so no reasons are built at all).
+func TestDecideQuietNoAlloc(t *testing.T) {
+	c := mustConfig(t)
+	s := memSnap(256<<20, 0, 0)
+	static := memFor(c, 256<<20)
+	st := runtimeState{procs: int64(s.CPUs.N), memlimit: static - 40<<20, ownerMem: static - 40<<20, memOrig: math.MaxInt64,
+		hasOffHeap: true, offHeap: 40<<20 + 512<<10, quiet: true}
+	if p := decide(c, s, nil, st); p.acts() {
+		t.Fatalf("an estimate half a MiB off acts: %+v", p)
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = decide(c, s, nil, st) }); n != 0 {
+		t.Errorf("%v allocations per quiet decision, want 0", n)
+	}
+}
+
+// TestDecideShrunkBelowFloor: a resize that leaves the computed GOMEMLIMIT
+// below the floor lowers rightsize's own earlier value to the floor rather
+// than keeping it above the new limit; a value the program set is kept.
+func TestDecideShrunkBelowFloor(t *testing.T) {
+	c := mustConfig(t, WithMemoryReserve(100<<20))
+	s := memSnap(100<<20, 0, 0) // limit − reserve = 0
+	ours := runtimeState{memlimit: 924 << 20, ownerMem: 924 << 20, memOrig: math.MaxInt64}
+	p := decideMem(c, s, nil, ours)
+	if p.action != set || p.value != MinGOMEMLIMIT || !p.warn {
+		t.Errorf("rightsize's 924 MiB over a 100 MiB limit: %+v, want set to the floor with a warning", p)
+	}
+	checkMemEnvelope(t, s, p)
+	theirs := runtimeState{memlimit: 924 << 20, memOrig: math.MaxInt64}
+	if p := decideMem(c, s, nil, theirs); p.action != leave {
+		t.Errorf("a value rightsize did not set: %+v, want it left", p)
 	}
 }
 
@@ -396,6 +453,17 @@ func FuzzDecide(f *testing.F) {
 		pos := func(v int64) int64 { return max(v, 0) }
 		ms := memSnap(pos(limit), pos(high), pos(host))
 		checkMemEnvelope(t, ms, decideMem(c, ms, nil, st))
+		// After a resize: rightsize's own value from before, with an
+		// off-heap estimate; the envelope holds, and a quiet decision is
+		// the same plan without reasons.
+		owned := runtimeState{procs: 3, memlimit: max(pos(high), MinGOMEMLIMIT), ownerMem: max(pos(high), MinGOMEMLIMIT), memOrig: math.MaxInt64,
+			canHand: true, hasOffHeap: reserve > 0, offHeap: pos(reserve)}
+		for _, st := range []runtimeState{st, owned} {
+			mp := decideMem(c, ms, nil, st)
+			checkMemEnvelope(t, ms, mp)
+			checkQuiet(t, c, s, st)
+			checkQuiet(t, c, ms, st)
+		}
 	})
 }
 
@@ -503,4 +571,17 @@ func TestDetectMode(t *testing.T) {
 	if m := detectRuntimeMode([]string{"GODEBUG=containermaxprocs=1"}); detectMode(runtime.Version(), "", "").ContainerAware && !m.ContainerAware {
 		t.Errorf("detectRuntimeMode(GODEBUG=containermaxprocs=1) = %+v", m)
 	}
+}
+
+// TestHandBackValue: handing GOMAXPROCS back carries the runtime's default
+// for the CPUs usable now (what Go before 1.25 is set to; a cpuset may have
+// narrowed since runtime.NumCPU was counted), inside the envelope.
+func TestHandBackValue(t *testing.T) {
+	c := mustConfig(t)
+	s := cpuSnap(0, 0, 3) // the limit is gone; 3 CPUs usable
+	p := decideProcs(c, s, nil, runtimeState{procs: 2, ownerProcs: 2, canHand: true})
+	if p.action != handBack || p.value != 3 {
+		t.Errorf("limit gone: %+v, want hand back with 3", p)
+	}
+	checkProcsEnvelope(t, s, p)
 }

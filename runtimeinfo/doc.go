@@ -3,7 +3,8 @@
 //
 //   - A [Reader] is the one place that knows what the process has. It
 //     discovers the cgroups once ([NewReader]) and refreshes a caller-owned
-//     [Snapshot] on every [Reader.Read] without allocating: the CPU limit
+//     [Snapshot] on every [Reader.Read], without allocating when every read
+//     succeeds: the CPU limit
 //     (the smallest quota over the process's cgroup and every ancestor), the
 //     CPUs the process may run on (affinity mask bounded by the cgroup
 //     cpuset), the memory limit and memory.high, host memory, and with
@@ -68,8 +69,9 @@
 //
 // [WithMemoryPressure] (and rightsize.OnMemoryPressure for the blank
 // import) calls a function when the process gets close to its memory limit:
-// the working set crosses a share of the limit, the kernel reports
-// memory.high or memory.max events, or (cgroup v2) memory stalls. Each
+// the live heap reaches a share of GOMEMLIMIT, the working set crosses a
+// share of the limit, the kernel reports memory.high or memory.max events,
+// or (cgroup v2) memory stalls. Each
 // signal fires once when its condition begins and once when it ends.
 //
 // # Downward API

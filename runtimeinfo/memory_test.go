@@ -327,3 +327,25 @@ func TestTunerOnMemoryPressure(t *testing.T) {
 	var nilTuner *Tuner
 	nilTuner.OnMemoryPressure(func(MemoryPressure) {})()
 }
+
+// TestWatchOffHeapKeptOnReadError: a tick whose memory.stat cannot be read
+// keeps the room the estimate made; GOMEMLIMIT does not jump back to the
+// static value for that tick.
+func TestWatchOffHeapKeptOnReadError(t *testing.T) {
+	saveRuntime(t)
+	noMemLimit()
+	f := newFixture(t, nil) // memory.max 256 MiB
+	memFixture(f, 230<<20, 200<<20, 0, 0, 0)
+	w := newTestWatcher(t, nil, WithRoot(f.root), quiet(), oldGo())
+	w.tick()
+	w.tick()
+	before := debug.SetMemoryLimit(-1)
+	if before >= 241591910-100<<20 {
+		t.Fatalf("200 MiB of others: GOMEMLIMIT %d, want room left", before)
+	}
+	f.write("sys/fs/cgroup/pod/app/memory.stat", "anon oops\n")
+	w.tick()
+	if got := debug.SetMemoryLimit(-1); got > before+before/100 {
+		t.Errorf("memory.stat unreadable: GOMEMLIMIT %d after %d, want the room kept", got, before)
+	}
+}

@@ -323,8 +323,9 @@ func WithInterval(d time.Duration) Option {
 // WithEnvConfig reads the RIGHTSIZE_* settings from the environment (see
 // the package documentation for the list): RIGHTSIZE=off, RIGHTSIZE_LOG,
 // RIGHTSIZE_CPU_POLICY, RIGHTSIZE_MIN_PROCS, RIGHTSIZE_MEMORY_RATIO,
-// RIGHTSIZE_MEMORY_RESERVE_BYTES, RIGHTSIZE_GOMAXPROCS=off,
-// RIGHTSIZE_GOMEMLIMIT=off and RIGHTSIZE_WATCH_INTERVAL. Options given in
+// RIGHTSIZE_MEMORY_RESERVE_BYTES, RIGHTSIZE_OFFHEAP=off,
+// RIGHTSIZE_GOMAXPROCS=off, RIGHTSIZE_GOMEMLIMIT=off and
+// RIGHTSIZE_WATCH_INTERVAL (RIGHTSIZE_REAPER is package reaper's). Options given in
 // code win over them. A variable with an unusable value is logged as a
 // warning, once, and its default applies: a deployment's typo must not
 // stop a service. Without this option nothing but GOMAXPROCS, GOMEMLIMIT,

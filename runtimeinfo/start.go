@@ -87,6 +87,8 @@ func Start(opts ...Option) (Result, *Tuner, error) {
 	interval := floorInterval(&r.cfg, cfg.interval)
 	last := keyOf(s)
 	var w *watcher
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.loop = startLoop(interval, func() {
 		if w == nil {
 			w = newWatcherWith(r, t.record, t.handlers)
@@ -167,7 +169,9 @@ func (t *Tuner) OnMemoryPressure(fn func(MemoryPressure)) (remove func()) {
 
 // Stop stops the watcher and the zombie reaper, if any, and waits for
 // them. GOMAXPROCS and GOMEMLIMIT keep their values. Stopping again does
-// nothing.
+// nothing. It must not be called from a WithNotify callback or a memory
+// pressure handler, which run inside a tick that Stop would wait for; such
+// code calls go t.Stop() instead.
 func (t *Tuner) Stop() {
 	if t == nil {
 		return
@@ -175,18 +179,18 @@ func (t *Tuner) Stop() {
 	t.reaper.Stop()
 	t.mu.Lock()
 	loop := t.loop
-	t.loop = nil
 	t.mu.Unlock()
 	if loop != nil {
+		// Every caller waits: two Stops (or Undos) at once both return
+		// after the last tick.
 		loop.stop()
 	}
 }
 
 // timerLoop runs Start's watcher on a timer rather than on a goroutine of
-// its own: Start, and so the blank import's init, creates no goroutine
-// (measured in bench/readers, BenchmarkRightsizeStart: a goroutine started
-// and stopped cost about a quarter of Start's time, in the wake-ups of the
-// scheduler), and each tick runs on the goroutine the timer starts for it.
+// its own: the watcher adds no goroutine to the program's start (in PID 1
+// the zombie reaper has one of its own), and each tick runs on the
+// goroutine the timer starts for it.
 // The next tick is due an interval after this one ends, so ticks never
 // overlap.
 type timerLoop struct {
@@ -194,6 +198,7 @@ type timerLoop struct {
 	timer    *time.Timer
 	stopped  bool
 	running  sync.WaitGroup
+	doneOnce sync.Once
 	interval time.Duration
 	tick     func()
 	done     func() // after the last tick: closes the Reader
@@ -225,23 +230,21 @@ func (l *timerLoop) fire() {
 }
 
 // stop ends the loop: no tick starts after it, it waits for one under way,
-// then calls done. It must not be called from a tick.
+// then calls done once; a second stop waits as the first does. It must
+// not be called from a tick.
 func (l *timerLoop) stop() {
 	l.mu.Lock()
-	if l.stopped {
-		l.mu.Unlock()
-		return
-	}
 	l.stopped = true
 	l.timer.Stop()
 	l.mu.Unlock()
 	l.running.Wait()
-	l.done()
+	l.doneOnce.Do(l.done)
 }
 
 // Undo stops the watcher and restores GOMAXPROCS and GOMEMLIMIT to what
 // they were before Start (GOMAXPROCS to the Go runtime's automatic default
-// where that was in force), where they still have rightsize's values.
+// where that was in force), where they still have rightsize's values. Like
+// Stop, it must not be called from a callback or handler of the watcher.
 func (t *Tuner) Undo() {
 	if t == nil {
 		return

@@ -172,15 +172,21 @@ func TestTimerLoop(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		<-started
 	}
-	stopped := make(chan struct{})
+	// Two stops at once (Stop and Undo from two goroutines): neither
+	// returns while the tick is under way.
+	stopped, stopped2 := make(chan struct{}), make(chan struct{})
 	go func() { l.stop(); close(stopped) }()
+	go func() { l.stop(); close(stopped2) }()
 	select {
 	case <-stopped:
 		t.Fatal("stop returned while a tick was under way")
+	case <-stopped2:
+		t.Fatal("the second stop returned while a tick was under way")
 	case <-time.After(50 * time.Millisecond):
 	}
 	close(release)
 	<-stopped
+	<-stopped2
 	l.stop() // again: nothing
 	mu.Lock()
 	n := ticks

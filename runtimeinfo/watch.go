@@ -161,6 +161,10 @@ func (w *watcher) tick() {
 	if offHeap {
 		if charged, ok := chargedUnreclaimable(&s.Stats.Memory); ok {
 			est, hasEst = w.off.update(charged, w.gomem.held(), now), true
+		} else if w.off.primed {
+			// One failed read of memory.stat keeps the room the last
+			// estimate made, rather than raise GOMEMLIMIT for a tick.
+			est, hasEst = int64(w.off.est), true
 		}
 	}
 	if handlers {
@@ -186,7 +190,14 @@ func (w *watcher) tick() {
 	owner.mu.Lock()
 	st := state()
 	st.hasOffHeap, st.offHeap = hasEst, est
+	// The off-heap estimate moves a little at most ticks: decide quietly
+	// first, and build the reasons only for a plan that acts or warns.
+	st.quiet = true
 	p := decide(cfg, s, w.r.env, st)
+	if p.acts() {
+		st.quiet = false
+		p = decide(cfg, s, w.r.env, st)
+	}
 	pd, md := apply(p)
 	// Recorded with the runtime's settings, under the same lock
 	// (Tuner.Result takes it too): a Result never lags the values the
