@@ -1,9 +1,14 @@
 // Command benchtable turns `go test -bench` output (any -count) into the
 // markdown table of bench/README.md: the median ns/op, B/op and allocs/op
 // of each benchmark, its ratio to the floor (BenchmarkFloorPread), and the
-// issue's targets checked.
+// issue's targets checked. When every benchmark ran the same number of
+// times, it also gives the paired ratios: the ratio within each run (the
+// i-th sample of one benchmark against the i-th of its floor), median and
+// range. They compare side by side when the input is repeated -count 1
+// runs, each of which runs every benchmark once:
 //
-//	go test -run XXX -bench . -count 6 ./readers/ | tee results/readers.txt
+//	go test -c -o readers.test ./readers/
+//	for i in $(seq 10); do ./readers.test -test.run XXX -test.bench . -test.count 1 -test.benchmem; done | tee results/readers.txt
 //	go run ./benchtable < results/readers.txt
 package main
 
@@ -11,6 +16,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"regexp"
 	"strconv"
@@ -213,6 +219,39 @@ func Render(m map[string]*samples, order []string) string {
 		if peers, _, ok := get("PeersTogether"); ok {
 			fmt.Fprintf(&b, "- cold discovery ≥ 3× faster than automaxprocs + automemlimit together: %.1f× — %s\n", peers/cold, check(peers/cold >= 3))
 		}
+	}
+	b.WriteString(paired(m))
+	return b.String()
+}
+
+// pairs are the paired ratios reported: a over b.
+var pairs = [][3]string{
+	{"RightsizeStart", "FloorStartFiles", "the blank import's init / its floor (target ≤ 1.3)"},
+	{"RightsizeRead", "FloorReadFiles", "runtimeinfo.Read / its floor (target ≤ 1.5)"},
+	{"RightsizeColdDiscovery", "FloorColdDiscoveryFiles", "cold discovery / its floor (target ≤ 1.3)"},
+	{"PeersTogether", "RightsizeColdDiscovery", "automaxprocs + automemlimit / cold discovery (target ≥ 3)"},
+	{"PeersTogether", "FloorColdDiscoveryFiles", "automaxprocs + automemlimit / cold discovery's floor (the most any reader of these files could reach)"},
+}
+
+// paired renders the ratios within each run, when every benchmark of a
+// pair has the same number of samples (two or more).
+func paired(m map[string]*samples) string {
+	var b strings.Builder
+	for _, p := range pairs {
+		x, y := m[p[0]], m[p[1]]
+		if x == nil || y == nil || len(x.ns) < 2 || len(x.ns) != len(y.ns) {
+			continue
+		}
+		rs := make([]float64, len(x.ns))
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for i := range x.ns {
+			rs[i] = x.ns[i] / y.ns[i]
+			lo, hi = math.Min(lo, rs[i]), math.Max(hi, rs[i])
+		}
+		if b.Len() == 0 {
+			fmt.Fprintf(&b, "\nPaired ratios (within each of %d runs; median, range):\n\n", len(rs))
+		}
+		fmt.Fprintf(&b, "- %s: %.2f× (%.2f–%.2f)\n", p[2], report.Median(rs), lo, hi)
 	}
 	return b.String()
 }

@@ -43,3 +43,28 @@ func TestRender(t *testing.T) {
 		}
 	}
 }
+
+// TestPaired: the ratio is taken within each run, not between medians.
+func TestPaired(t *testing.T) {
+	in := `BenchmarkFloorStartFiles-2 100 100 ns/op
+BenchmarkRightsizeStart-2 100 120 ns/op
+BenchmarkFloorStartFiles-2 100 200 ns/op
+BenchmarkRightsizeStart-2 100 260 ns/op
+BenchmarkFloorStartFiles-2 100 300 ns/op
+BenchmarkRightsizeStart-2 100 330 ns/op
+`
+	m, order, err := Parse(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Ratios 1.2, 1.3, 1.1: median 1.2, range 1.1–1.3 (the medians' ratio
+	// would be 260/200 = 1.3).
+	if out := Render(m, order); !strings.Contains(out, "the blank import's init / its floor (target ≤ 1.3): 1.20× (1.10–1.30)") {
+		t.Errorf("paired ratio missing:\n%s", out)
+	}
+	// Unequal counts: no paired ratio.
+	m["RightsizeStart"].ns = m["RightsizeStart"].ns[:2]
+	if out := Render(m, order); strings.Contains(out, "Paired") {
+		t.Errorf("paired ratios from unequal runs:\n%s", out)
+	}
+}

@@ -73,12 +73,14 @@ if want memcost; then
 fi
 if want readers; then
 	echo "== readers"
-	(cd readers && /tmp/rightsize-bench-readers.test -test.run XXX -test.bench . -test.count 6 2>&1) | tee results/readers.txt
+	# Ten runs of every benchmark once, so that each ratio is also taken
+	# within a run (benchtable's paired ratios).
+	(cd readers && for i in $(seq 10); do /tmp/rightsize-bench-readers.test -test.run XXX -test.bench . -test.count 1 -test.benchmem 2>&1; done) | tee results/readers.txt
 	/tmp/rightsize-bench-benchtable < results/readers.txt > results/readers.md
 fi
 if want startup; then
 	echo "== startup"
-	/tmp/rightsize-bench-startup -n 300 -out results/startup 2>&1 | tee results/startup.log
-	/tmp/rightsize-bench-startup -n 300 -program web -variants none,rightsize -out results/startup-web 2>&1 | tee results/startup-web.log
+	/tmp/rightsize-bench-startup -n 300 -variants none,deps,floor,rightsize,automaxprocs,automemlimit -out results/startup 2>&1 | tee results/startup.log
+	/tmp/rightsize-bench-startup -n 300 -program web -variants none,deps,floor,rightsize -out results/startup-web 2>&1 | tee results/startup-web.log
 fi
 echo "done $(date -u +%FT%TZ)"
