@@ -66,10 +66,10 @@ func apply(p plan) (procs, mem Decision) {
 		}
 	case handBack:
 		// Before Go 1.25 the runtime's default is the number of CPUs it
-		// may run on, with no updates: the plan's value is that number
-		// now (runtime.NumCPU is the count at start, which a cpuset may
-		// have narrowed since). Go 1.25+ ignores it.
-		setDefaultGOMAXPROCS(int(p.procs.value))
+		// saw at start (runtime.NumCPU), with no updates; a cpuset may
+		// have narrowed it since, which the plan's value (the CPUs usable
+		// now) says. Go 1.25+ ignores the number.
+		setDefaultGOMAXPROCS(int(min(p.procs.value, int64(runtime.NumCPU()))))
 		owner.procs = 0
 		procs.Value, procs.Changed = int64(runtime.GOMAXPROCS(0)), true
 	}
