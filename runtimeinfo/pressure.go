@@ -43,8 +43,8 @@ const (
 	// and once the live heap nears GOMEMLIMIT memory reaches the limit
 	// within a fraction of a second. Measured (bench/results/mempressure*,
 	// 256 MiB limit, GOMEMLIMIT 0.9 of it): in every run the OOM killer
-	// ended, the live heap had crossed 0.9 of GOMEMLIMIT 1.0–5.6 s before
-	// (median 2.1 s); in no healthy run did it pass 0.88.
+	// ended, the live heap had crossed 0.9 of GOMEMLIMIT 1.0–5.6 s before;
+	// in no healthy run did it pass 0.88.
 	PressureHeap PressureCause = "heap"
 )
 
