@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/rightsize/rightsize/cgroup"
 	"github.com/rightsize/rightsize/detect"
@@ -36,6 +37,11 @@ type Reader struct {
 	openErr error
 	fresh   bool // discovered since the last Read: no need to check for a move
 	broken  bool // rediscover before the next Read
+	// A discovery that failed is retried with backoff (1 s, doubling to
+	// maxReopenWait): a watcher running on Downward API values where the
+	// cgroups cannot be read does not rediscover, and allocate, every tick.
+	openFails int
+	retryAt   time.Time
 
 	env  []string
 	mode RuntimeMode
@@ -158,7 +164,16 @@ func (r *Reader) reopen() {
 	}
 	r.g, r.openErr = cgroup.Open(cgroup.WithRoot(r.cfg.root))
 	r.fresh, r.broken = true, false
+	if r.g != nil {
+		r.openFails = 0
+		return
+	}
+	r.openFails++
+	r.retryAt = time.Now().Add(min(time.Second<<min(r.openFails-1, 6), maxReopenWait))
 }
+
+// maxReopenWait bounds the backoff between discoveries that fail.
+const maxReopenWait = time.Minute
 
 // Close releases the cgroup descriptors. Read on a closed Reader is an
 // error.
@@ -230,7 +245,10 @@ func bytesOf(l cgroup.MemoryLimit) Bytes {
 
 // Read refreshes s. Values that cannot be read are absent and their errors
 // are in s.Errors (the returned error joins them). It allocates nothing
-// when every read succeeds and the process has not moved.
+// when every read succeeds and the process has not moved. When the process
+// moved or its cgroup was removed, Read discovers again at once; when
+// discovery itself failed, it tries again after 1 s, then after twice as
+// long each time, up to a minute, and reports the failure meanwhile.
 func (r *Reader) Read(s *Snapshot) error {
 	if s == nil {
 		return errors.New("runtimeinfo: Read into a nil *Snapshot")
@@ -264,7 +282,7 @@ func (r *Reader) read(s *Snapshot) {
 			r.broken = true
 		}
 	}
-	if r.broken || (r.g == nil && !errors.Is(r.openErr, cgroup.ErrNotSupported) && !r.fresh) {
+	if r.broken || (r.g == nil && !errors.Is(r.openErr, cgroup.ErrNotSupported) && !r.fresh && !time.Now().Before(r.retryAt)) {
 		r.reopen()
 	}
 	r.fresh = false

@@ -2,6 +2,8 @@ package runtimeinfo
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -422,5 +424,46 @@ func TestReadCPURequest(t *testing.T) {
 	s, err = Read(WithRoot(f.root), WithFields(FieldRequests))
 	if err != nil || !s.HasCPURequest || s.CPURequest.MilliCPU() != 250 || s.CPURequest.Source.Env != EnvCPURequestMillis {
 		t.Errorf("without cpu.weight: %v, %+v", err, s.CPURequest)
+	}
+}
+
+// TestReopenBackoff: a discovery that fails is retried after a backoff,
+// not at every Read, so that a watcher living on Downward API values where
+// the cgroups cannot be read neither rediscovers nor allocates at each
+// tick; once the backoff has passed, a fixed tree is found again.
+func TestReopenBackoff(t *testing.T) {
+	f := newFixture(t, nil)
+	good, err := os.ReadFile(filepath.Join(f.root, "proc/self/mountinfo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.write("proc/self/mountinfo", "garbage\n")
+	r, err := NewReader(WithRoot(f.root), WithEnviron([]string{"RIGHTSIZE_MEMORY_LIMIT_BYTES=268435456"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var s Snapshot
+	if err := r.Read(&s); err == nil || !s.HasMemoryLimit || s.MemoryLimit.Source.Kind != SourceEnv {
+		t.Fatalf("broken mountinfo: err %v, memory limit %+v; want an error and the Downward API's limit", err, s.MemoryLimit)
+	}
+	f.write("proc/self/mountinfo", string(good))
+	if err := r.Read(&s); err == nil {
+		t.Fatal("fixed at once: rediscovered inside the backoff")
+	}
+	// What a watcher tick reads (Read itself also joins the errors into
+	// the one it returns, which allocates).
+	tick := func() { r.mu.Lock(); r.read(&s); r.mu.Unlock() }
+	if n := testing.AllocsPerRun(20, tick); n != 0 {
+		t.Errorf("%v allocations per read inside the backoff, want 0", n)
+	}
+	r.mu.Lock()
+	if r.openFails != 1 || time.Until(r.retryAt) > time.Second {
+		t.Errorf("after one failure: %d fails, retry in %v; want 1 and at most 1 s", r.openFails, time.Until(r.retryAt))
+	}
+	r.retryAt = time.Time{} // the backoff has passed
+	r.mu.Unlock()
+	if err := r.Read(&s); err != nil || s.MemoryLimit.Source.Kind != SourceCgroup {
+		t.Errorf("after the backoff: err %v, memory limit from %v; want the cgroup's", err, s.MemoryLimit.Source)
 	}
 }
