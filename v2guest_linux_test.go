@@ -471,7 +471,8 @@ func v2Watch(t *testing.T, m v2Mode) {
 	leaf := mkcgV2(t, filepath.Join(top, "leaf"), false)
 	wr(t, leaf, "cpu.max", "150000 100000")
 	wr(t, leaf, "memory.max", strconv.Itoa(256*mib))
-	c := startChildInV2(t, leaf, "serve", []string{"GODEBUG=" + m.godebug, "RIGHTSIZE_WATCH_INTERVAL=" + interval.String()})
+	// The static GOMEMLIMIT policy is checked here, as in TestRealCgroupV1.
+	c := startChildInV2(t, leaf, "serve", []string{"GODEBUG=" + m.godebug, "RIGHTSIZE_WATCH_INTERVAL=" + interval.String(), "RIGHTSIZE_OFFHEAP=off"})
 	c.interval = interval
 
 	r := c.query()
@@ -574,7 +575,7 @@ func testV2MovedAfterStart(t *testing.T) {
 	wr(t, born, "memory.max", strconv.Itoa(512*mib))
 	wr(t, leaf, "cpu.max", "100000 100000")
 	wr(t, leaf, "memory.max", strconv.Itoa(256*mib))
-	env := []string{"GODEBUG=" + m.godebug, "RIGHTSIZE_WATCH_INTERVAL=200ms"}
+	env := []string{"GODEBUG=" + m.godebug, "RIGHTSIZE_WATCH_INTERVAL=200ms", "RIGHTSIZE_OFFHEAP=off"} // the static policy is checked
 	off := startChildInV2(t, born, "serve", append(env, "RIGHTSIZE=off"))
 	on := startChildInV2(t, born, "serve", env)
 	for _, c := range []*childProc{off, on} {

@@ -32,15 +32,31 @@ func TestConsoleLastOutput(t *testing.T) {
 		t.Fatalf("before any output: stall %v, last output %v", stall, last)
 	}
 	before := time.Now()
-	_, _ = c.Write([]byte("rcu: INFO: rcu_sched detected stalls on CPUs/tasks:\n"))
-	stall, first := c.stallAndLastOutput()
-	if stall.Before(before) || first.Before(before) {
-		t.Fatalf("stall %v, last output %v; want both after %v", stall, first, before)
+	_, _ = c.Write([]byte("=== RUN   TestA\n"))
+	_, first := c.stallAndLastOutput()
+	if first.Before(before) {
+		t.Fatalf("last output %v; want after %v", first, before)
 	}
 	time.Sleep(2 * time.Millisecond)
+	// The kernel's stall report, and its repeats, are not progress.
+	for i := 0; i < 2; i++ {
+		_, _ = c.Write([]byte("[   42.000001] rcu: INFO: rcu_sched detected stalls on CPUs/tasks:\n[   42.000002] Call Trace:\n"))
+	}
+	stall, last := c.stallAndLastOutput()
+	if stall.Before(before) || !last.Equal(first) {
+		t.Fatalf("after the stall report: stall %v, last output %v (was %v); want a stall and no progress", stall, last, first)
+	}
+	// A line split across writes counts once it starts outside the
+	// kernel's format.
+	time.Sleep(2 * time.Millisecond)
+	_, _ = c.Write([]byte("[   43.0] partial"))
+	_, _ = c.Write([]byte(" line continued\n"))
+	if _, l := c.stallAndLastOutput(); !l.Equal(first) {
+		t.Errorf("a kernel line split across writes counted as progress")
+	}
 	_, _ = c.Write([]byte("=== RUN   TestX\n"))
 	if stall2, last := c.stallAndLastOutput(); !stall2.Equal(stall) || !last.After(first) {
-		t.Errorf("after more output: stall %v (was %v), last output %v (was %v)", stall2, stall, last, first)
+		t.Errorf("after the guest's output: stall %v (was %v), last output %v (was %v)", stall2, stall, last, first)
 	}
 }
 

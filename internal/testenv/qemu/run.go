@@ -126,7 +126,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	res, err := run(ctx, cfg)
 	if err != nil && ctx.Err() == nil && (errors.Is(err, errBootStalled) || errors.Is(err, errGuestStalled)) {
 		// The kernel never reached /init, or it reported a stall (RCU,
-		// soft lockup) and then printed nothing for StallGrace: an
+		// soft lockup) and then printed nothing of its own for StallGrace: an
 		// emulation stall, not the test's doing. One more boot, said in
 		// the result's console.
 		first := res.Console
@@ -138,18 +138,19 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 
 // StallGrace is how long a guest whose kernel reported a stall (an RCU
 // stall or a soft lockup: under emulation, vCPU threads the host did not
-// schedule for seconds) may go on printing nothing before it is
-// considered hung, stopped and, once, booted again. Seen in CI: after an
-// RCU stall the guest's timers stopped and it printed nothing more until
-// its 5-minute timeout. A guest that recovers from a stall and goes on
-// printing (test output, more kernel messages) is left to run.
+// schedule for seconds) may go on printing nothing of its own (kernel
+// messages, stall reports among them, do not count: see progress) before
+// it is considered hung, stopped and, once, booted again. Seen in CI:
+// after an RCU stall the guest's timers stopped and it printed nothing more
+// until its 5-minute timeout. A guest that recovers from a stall and goes
+// on with its tests is left to run.
 const StallGrace = 45 * time.Second
 
-var errGuestStalled = errors.New("the guest kernel reported a stall and then printed nothing")
+var errGuestStalled = errors.New("the guest kernel reported a stall and the guest then printed nothing of its own")
 
 // guestHung decides whether a guest is hung at now: its kernel reported a
-// stall (at stall; zero if it did not) and its last output (at last, the
-// stall message or anything after it) is more than grace ago.
+// stall (at stall; zero if it did not) and its last output of its own (at
+// last) is more than grace ago, counted from the stall at the earliest.
 func guestHung(stall, last, now time.Time, grace time.Duration) bool {
 	if stall.IsZero() {
 		return false
@@ -410,7 +411,25 @@ type consoleBuffer struct {
 	buf        bytes.Buffer
 	started    time.Time
 	stalled    time.Time // the first stall message (stallMarkers)
-	lastOutput time.Time // the last write of any output
+	lastOutput time.Time // the last output that was not the kernel's (progress)
+	midLine    bool      // the last write ended inside a line
+}
+
+// progress reports whether p, written after a write that ended inside a
+// line (midLine) or at a line's start, holds a line of the guest's own
+// output. Kernel messages begin with their "[   12.345678]" timestamp; a
+// stalled kernel repeats its stall report (and the traces under it) every
+// 21 s or so, which must not count as the guest getting on.
+func progress(p []byte, midLine bool) bool {
+	for i, line := range bytes.SplitAfter(p, []byte("\n")) {
+		if len(line) == 0 || (i == 0 && midLine) {
+			continue
+		}
+		if line[0] != '[' && len(bytes.TrimSpace(line)) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // stallTime returns when the guest kernel first reported a stall, or zero.
@@ -433,8 +452,11 @@ func (c *consoleBuffer) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.buf.Write(p)
-	if len(p) > 0 {
+	if progress(p, c.midLine) {
 		c.lastOutput = time.Now()
+	}
+	if len(p) > 0 {
+		c.midLine = p[len(p)-1] != '\n'
 	}
 	if c.started.IsZero() {
 		// Look only at the new bytes and the few before them that could
