@@ -31,11 +31,12 @@
 //	{
 //	  "gomaxprocs": 2,                      // runtime.GOMAXPROCS(0)
 //	  "gomemlimit": 483183820,              // null when GOMEMLIMIT is unset
-//	  "memoryPressureSignals": {"workingSet": 1, "high": 0, "max": 0, "psi": 0},  // this process's, always
+//	  "memoryPressureSignals": {"heap": 1, "workingSet": 0, "high": 0, "max": 0, "psi": 0},  // this process's, always
 //	  "environment": {
 //	    "container": true,
 //	    "runtime": "containerd",            // "" when unknown
 //	    "orchestrator": "kubernetes",       // "" when none
+//	    "containerID": "…",                 // "" when unknown
 //	    "kubernetes": {"podUID": "…", "containerID": "…", "qosClass": "Burstable", "namespace": "shop"},  // null outside
 //	    "evidence": [{"signal": "hosts", "detail": "…"}]
 //	  },
@@ -146,6 +147,10 @@ type Environment struct {
 	Container    bool   `json:"container"`
 	Runtime      string `json:"runtime"`
 	Orchestrator string `json:"orchestrator"`
+	// ContainerID is the runtime's ID of the process's container, from
+	// its cgroup paths or mountinfo; "" when unknown (the CLI's
+	// environment.containerID).
+	ContainerID string `json:"containerID"`
 	// Kubernetes is nil outside a Kubernetes pod.
 	Kubernetes *Kubernetes `json:"kubernetes"`
 	// Evidence lists what detection looked at, including the files it
@@ -357,6 +362,7 @@ type Reaper struct {
 // PressureSignals counts memory pressure signals by cause
 // (runtimeinfo.PressureCause).
 type PressureSignals struct {
+	Heap       uint64 `json:"heap"`
 	WorkingSet uint64 `json:"workingSet"`
 	High       uint64 `json:"high"`
 	Max        uint64 `json:"max"`
@@ -400,6 +406,7 @@ func read(r *runtimeinfo.Reader) Vars {
 
 func pressureSignals() PressureSignals {
 	return PressureSignals{
+		Heap:       runtimeinfo.PressureSignals(runtimeinfo.PressureHeap),
 		WorkingSet: runtimeinfo.PressureSignals(runtimeinfo.PressureWorkingSet),
 		High:       runtimeinfo.PressureSignals(runtimeinfo.PressureHigh),
 		Max:        runtimeinfo.PressureSignals(runtimeinfo.PressureMax),
@@ -422,6 +429,7 @@ func EnvironmentOf(env detect.Env) Environment {
 		Container:    env.Container,
 		Runtime:      string(env.Runtime),
 		Orchestrator: string(env.Orchestrator),
+		ContainerID:  env.ContainerID,
 		Evidence:     make([]Evidence, 0, len(env.Evidence)),
 	}
 	if env.HasKubernetes {

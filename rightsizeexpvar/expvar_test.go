@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rightsize/rightsize/detect"
 	"github.com/rightsize/rightsize/internal/testenv"
 	"github.com/rightsize/rightsize/procfs"
 	"github.com/rightsize/rightsize/rightsizeexpvar"
@@ -153,7 +154,7 @@ func TestPublishServesSnapshot(t *testing.T) {
 		`"gomaxprocs":`, `"gomemlimit":`, `"environment":`, `"snapshot":`, `"kubernetes":null`,
 		`"cpuRequest":null`, `"memoryRequest":null`, `"leafCPULimit":null`, `"errors":[]`,
 		`"cgroupLayout":"v2"`, `"usageElsewhere":false`, `"scope":"container"`,
-		`"processTable":null`, `"reaper":null`, `"memoryPressureSignals":{"workingSet":`,
+		`"processTable":null`, `"reaper":null`, `"memoryPressureSignals":{"heap":`, `"containerID":""`,
 	} {
 		if !strings.Contains(string(raw), key) {
 			t.Errorf("no %s in %s", key, raw)
@@ -372,5 +373,47 @@ func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestEnvironmentContainerID: the container ID detect found is published
+// outside Kubernetes too, as the CLI's environment.containerID is.
+func TestEnvironmentContainerID(t *testing.T) {
+	env := detect.Detect(detect.WithRoot("../detect/testdata/docker-v1"))
+	if env.ContainerID == "" || env.HasKubernetes {
+		t.Fatalf("fixture: container ID %q, Kubernetes %v; want a plain docker container", env.ContainerID, env.HasKubernetes)
+	}
+	if got := rightsizeexpvar.EnvironmentOf(env).ContainerID; got != env.ContainerID {
+		t.Errorf("containerID %q, want detect's %q", got, env.ContainerID)
+	}
+	b, err := json.Marshal(rightsizeexpvar.EnvironmentOf(detect.Env{}))
+	if err != nil || !strings.Contains(string(b), `"containerID":""`) {
+		t.Errorf("unknown container ID: %s %v, want the key with \"\"", b, err)
+	}
+}
+
+// TestPressureSignalsEveryCause: every cause runtimeinfo signals has its
+// count here (as in the Prometheus and OpenTelemetry exporters, which
+// iterate runtimeinfo.PressureCauses).
+func TestPressureSignalsEveryCause(t *testing.T) {
+	b, err := json.Marshal(rightsizeexpvar.PressureSignals{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys map[string]any
+	if err := json.Unmarshal(b, &keys); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range runtimeinfo.PressureCauses() {
+		key := string(c)
+		if k, rest, ok := strings.Cut(key, "-"); ok { // working-set -> workingSet
+			key = k + strings.ToUpper(rest[:1]) + rest[1:]
+		}
+		if _, ok := keys[key]; !ok {
+			t.Errorf("cause %q has no %q count in %s", c, key, b)
+		}
+	}
+	if len(keys) != len(runtimeinfo.PressureCauses()) {
+		t.Errorf("%d counts for %d causes: %s", len(keys), len(runtimeinfo.PressureCauses()), b)
 	}
 }
