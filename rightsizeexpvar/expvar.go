@@ -77,7 +77,7 @@
 // Every usage value is null when it was not read. A request is in
 // millicores for a CPU read in millicores (a Downward API variable, a
 // kubelet weight, which "approximate" marks when recovered from a v2
-// cpu.weight). Source kinds are cgroup, env, proc, affinity, runtime; a
+// cpu.weight). Source kinds are cgroup, env, proc, affinity, sysinfo, runtime; a
 // source's path is the file inside the root, its key the entry in that
 // file, its env the variable. Pressure scope is "host" when the values
 // describe every task on the host (/proc/pressure, or the root of the v2
@@ -100,8 +100,8 @@
 // it reaped; it is the live process's only, null with WithRoot.
 // memoryPressureSignals counts the memory pressure signals
 // (runtimeinfo.WithMemoryPressure, rightsize.OnMemoryPressure) that began
-// in this process, by cause (runtimeinfo.PressureSignals): working-set,
-// high, max, psi. Like gomaxprocs it is this process's, whatever the root.
+// in this process, by cause (runtimeinfo.PressureSignals): heap,
+// working-set, high, max, psi. Like gomaxprocs it is this process's, whatever the root.
 //
 // Standard library only (plus rightsize itself).
 package rightsizeexpvar
@@ -206,7 +206,7 @@ type Snapshot struct {
 
 // Source says where a value was read.
 type Source struct {
-	// Kind is "cgroup", "env", "proc", "affinity" or "runtime".
+	// Kind is "cgroup", "env", "proc", "affinity", "sysinfo" or "runtime".
 	Kind string `json:"kind"`
 	// Path is the file read, inside the root.
 	Path string `json:"path"`
@@ -530,8 +530,8 @@ func usageOf(st *cgroup.Stats, elsewhere bool) Usage {
 		UsageBytes:        ptr(m.HasUsage, m.Usage),
 		WorkingSetBytes:   ptr(m.HasWorkingSet, m.WorkingSet),
 		InactiveFileBytes: ptr(m.HasWorkingSet, m.InactiveFile),
-		AnonBytes:         ptr(m.HasUsage, m.Anon),
-		FileBytes:         ptr(m.HasUsage, m.File),
+		AnonBytes:         ptr(m.HasWorkingSet, m.Anon), // memory.stat was read
+		FileBytes:         ptr(m.HasWorkingSet, m.File),
 		KernelBytes:       ptr(m.HasKernel, m.Kernel),
 		PeakBytes:         ptr(m.HasPeak, m.Peak),
 	}

@@ -417,3 +417,20 @@ func TestPressureSignalsEveryCause(t *testing.T) {
 		t.Errorf("%d counts for %d causes: %s", len(keys), len(runtimeinfo.PressureCauses()), b)
 	}
 }
+
+// TestMemoryStatAbsentIsNull: without memory.stat the anonymous and file
+// memory are unknown, null, not 0 (the usage, from memory.current, stays).
+func TestMemoryStatAbsentIsNull(t *testing.T) {
+	skipUnlessLinux(t)
+	root := testenv.CopyTreeTemp(t, hostNested)
+	if err := os.Remove(filepath.Join(root, "sys/fs/cgroup/a/b/memory.stat")); err != nil {
+		t.Fatal(err)
+	}
+	m := rightsizeexpvar.Read(runtimeinfo.WithRoot(root)).Snapshot.Usage.Memory
+	if m.UsageBytes == nil {
+		t.Fatalf("memory usage %+v, want memory.current's", m)
+	}
+	if m.AnonBytes != nil || m.FileBytes != nil || m.WorkingSetBytes != nil {
+		t.Errorf("anon %v, file %v, working set %v without memory.stat; want null", m.AnonBytes, m.FileBytes, m.WorkingSetBytes)
+	}
+}

@@ -98,7 +98,8 @@
 //   - rightsize.reaper.active: rightsize.reaper.mode ("off", "orphans",
 //     "all").
 //   - rightsize.memory.pressure.signals: rightsize.memory.pressure.cause
-//     ("working-set", "high", "max", "psi": runtimeinfo.PressureCause),
+//     ("heap", "working-set", "high", "max", "psi": every
+//     runtimeinfo.PressureCauses value),
 //     one point for each at every collection.
 //
 // Kinds follow the OpenTelemetry guideline as the conventions apply it

@@ -96,6 +96,7 @@ const (
 	// "all".
 	AttrReaperMode = "rightsize.reaper.mode"
 	// AttrPressureCause is the cause of a memory pressure signal:
-	// "working-set", "high", "max" or "psi" (runtimeinfo.PressureCause).
+	// "heap", "working-set", "high", "max" or "psi" (every
+	// runtimeinfo.PressureCauses value).
 	AttrPressureCause = "rightsize.memory.pressure.cause"
 )

@@ -144,10 +144,12 @@ type instruments struct {
 // refuses; what cannot be read (no cgroup found, a file that
 // vanished) is left out of each collection, counted in
 // rightsize.read_errors and logged, and the Reader discovers the cgroups
-// again at the next collection. Outside Linux the cgroup and process
+// again: at the next collection when a cgroup vanished or the process
+// moved, after a backoff (1 s doubling to a minute) when discovery itself
+// failed. Outside Linux the cgroup and process
 // table instruments observe nothing, and go.processor.limit,
 // go.memory.limit, rightsize.cpu.allowed, the Downward API values,
-// rightsize.reaper.*, rightsize.memory.pressure.signals and rightsize.info
+// rightsize.memory.pressure.signals and rightsize.info
 // (layout "none") remain, with no read error.
 //
 // The environment (container, runtime, orchestrator, QoS class) and the

@@ -90,8 +90,10 @@ type Collector struct {
 // (runtimeinfo.FieldAll), and returns a collector that refreshes it on every
 // scrape. It fails only for an invalid option: what cannot be read (no
 // cgroup found, a file that vanished) is left out of each scrape, counted in
-// rightsize_read_errors_total and logged, and the Reader tries to discover
-// the cgroups again at the next scrape. Outside Linux the cgroup metrics
+// rightsize_read_errors_total and logged, and the Reader discovers the
+// cgroups again: at the next scrape when a cgroup vanished or the process
+// moved, after a backoff (1 s doubling to a minute) when discovery itself
+// failed. Outside Linux the cgroup metrics
 // are absent and GOMAXPROCS, GOMEMLIMIT, the CPUs the process may run on,
 // the Downward API values and the info metric (cgroup_layout "none")
 // remain, with no read error.

@@ -45,7 +45,7 @@
 //	rightsize_process_max_fds                 gauge    soft RLIMIT_NOFILE
 //	rightsize_reaper_active                   gauge    1 when the process reaps orphaned zombies, else 0; label mode (off, orphans, all)
 //	rightsize_reaper_reaped_total             counter  zombies the reaper reaped
-//	rightsize_memory_pressure_signals_total   counter  memory pressure signals begun in this process, label cause (working-set, high, max, psi)
+//	rightsize_memory_pressure_signals_total   counter  memory pressure signals begun in this process, label cause (heap, working-set, high, max, psi)
 //	rightsize_gomaxprocs                      gauge    GOMAXPROCS in force
 //	rightsize_gomemlimit_bytes                gauge    GOMEMLIMIT in force
 //	rightsize_info                            gauge    1, labels container, runtime, orchestrator, qos_class, cgroup_layout
@@ -106,8 +106,8 @@
 //
 // rightsize_memory_pressure_signals_total counts the memory pressure
 // signals (runtimeinfo.WithMemoryPressure, rightsize.OnMemoryPressure)
-// that began in this process, from every watcher, by cause: working-set,
-// high, max and psi (runtimeinfo.PressureCause). Every cause is exported
+// that began in this process, from every watcher, by cause: heap,
+// working-set, high, max and psi (every runtimeinfo.PressureCauses value). Every cause is exported
 // at every scrape, from 0, so that increase() sees the first signal. It is
 // this process's count whatever the root: under WithRoot too, and after
 // Close.

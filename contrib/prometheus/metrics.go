@@ -129,7 +129,7 @@ var (
 	descReaperReaped = prom.NewDesc(MetricReaperReaped,
 		"Zombie processes reaped by this process's reaper. Absent under WithRoot.", nil, nil)
 	descPressureSignals = prom.NewDesc(MetricMemoryPressureSignals,
-		"Memory pressure signals that began in this process (runtimeinfo.PressureSignals, from every watcher), by cause: working-set (the working set crossed a share of the limit), high (memory.events high grew), max (memory.events max or memory.failcnt grew), psi (memory some avg10 crossed a threshold). Always this process's, under WithRoot too.", pressureSignalLabels, nil)
+		"Memory pressure signals that began in this process (runtimeinfo.PressureSignals, from every watcher), by cause (every runtimeinfo.PressureCauses value): heap (the live heap reached a share of GOMEMLIMIT), working-set (the working set crossed a share of the limit), high (memory.events high grew), max (memory.events max or memory.failcnt grew), psi (memory some avg10 crossed a threshold). Always this process's, under WithRoot too.", pressureSignalLabels, nil)
 	descGOMAXPROCS = prom.NewDesc(MetricGOMAXPROCS,
 		"GOMAXPROCS in force in this process (the same as the Go collector's go_sched_gomaxprocs_threads).", nil, nil)
 	descGOMEMLIMIT = prom.NewDesc(MetricGOMEMLIMIT,
