@@ -317,6 +317,9 @@ func (c *collector) limits(snap *runtimeinfo.Snapshot) {
 	if snap.HasMemoryHigh {
 		r.Memory.High = ptr(snap.MemoryHigh.Bytes)
 	}
+	if snap.HasMemoryRequest {
+		r.Memory.Request = ptr(snap.MemoryRequest.Bytes)
+	}
 	if snap.HasHostMemory {
 		r.Memory.HostTotal = ptr(snap.HostMemory.Bytes)
 	}

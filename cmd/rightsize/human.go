@@ -100,6 +100,9 @@ func writeHuman(w io.Writer, s *sample, prev *sample) error {
 	if r.Memory.High != nil || s.unknown["memory.high"] {
 		mem += " · high " + s.text("memory.high", r.Memory.High == nil, func() string { return fmtBytes(*r.Memory.High) })
 	}
+	if r.Memory.Request != nil {
+		mem += " · request " + fmtBytes(*r.Memory.Request)
+	}
 	mem += " · host " + s.text("memory.hostTotal", r.Memory.HostTotal == nil, func() string { return fmtBytes(*r.Memory.HostTotal) })
 	line("Memory", mem)
 	bound, boundName := r.Memory.Limit, "limit"

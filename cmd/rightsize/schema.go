@@ -108,13 +108,17 @@ type memoryReport struct {
 	Limit     *int64  `json:"limit"`
 	LimitPath *string `json:"limitPath"`
 	// LimitSource is "cgroup" or "env" (added after the first release).
-	LimitSource *string       `json:"limitSource"`
-	High        *int64        `json:"high"`
-	Usage       *int64        `json:"usage"`
-	WorkingSet  *int64        `json:"workingSet"`
-	SwapLimit   *int64        `json:"swapLimit"`
-	HostTotal   *int64        `json:"hostTotal"`
-	Events      *memoryEvents `json:"events"`
+	LimitSource *string `json:"limitSource"`
+	High        *int64  `json:"high"`
+	// Request is the memory request in bytes, the Downward API value
+	// (RIGHTSIZE_MEMORY_REQUEST_BYTES); null without one (added after
+	// the first release).
+	Request    *int64        `json:"request"`
+	Usage      *int64        `json:"usage"`
+	WorkingSet *int64        `json:"workingSet"`
+	SwapLimit  *int64        `json:"swapLimit"`
+	HostTotal  *int64        `json:"hostTotal"`
+	Events     *memoryEvents `json:"events"`
 }
 
 type memoryEvents struct {

@@ -82,7 +82,7 @@ func TestMemoryFloor(t *testing.T) {
 // from the environment only.
 func TestDownwardAPI(t *testing.T) {
 	root := treeWith(t, "none-wsl", map[string]string{
-		"proc/self/environ": "PATH=/bin\x00RIGHTSIZE_CPU_LIMIT_MILLIS=1500\x00RIGHTSIZE_CPU_REQUEST_MILLIS=250\x00RIGHTSIZE_MEMORY_LIMIT_BYTES=536870912\x00",
+		"proc/self/environ": "PATH=/bin\x00RIGHTSIZE_CPU_LIMIT_MILLIS=1500\x00RIGHTSIZE_CPU_REQUEST_MILLIS=250\x00RIGHTSIZE_MEMORY_LIMIT_BYTES=536870912\x00RIGHTSIZE_MEMORY_REQUEST_BYTES=268435456\x00",
 	})
 	doc, view := both(t, root)
 	c, m := doc.CPU, doc.Memory
@@ -95,11 +95,15 @@ func TestDownwardAPI(t *testing.T) {
 	if m.Limit == nil || *m.Limit != 536870912 || m.LimitSource == nil || *m.LimitSource != "env" {
 		t.Errorf("memory limit %v source %v; want 512 MiB from env", m.Limit, m.LimitSource)
 	}
+	// The memory request, as the Reader, expvar and the exporters give it.
+	if m.Request == nil || *m.Request != 268435456 {
+		t.Errorf("memory request %v, want 256 MiB", m.Request)
+	}
 	if g := doc.Go.RecommendedGOMAXPROCS; g == nil || *g != 2 {
 		t.Errorf("recommendedGOMAXPROCS %v, want 2 (ceil 1.5)", g)
 	}
 	wantIn(t, view, "limit 1.5 CPUs (from RIGHTSIZE_CPU_LIMIT_MILLIS)", "request 0.25 CPUs",
-		"limit 512 MiB (from RIGHTSIZE_MEMORY_LIMIT_BYTES)", "rightsize would set 460.8 MiB")
+		"limit 512 MiB (from RIGHTSIZE_MEMORY_LIMIT_BYTES)", "request 256 MiB", "rightsize would set 460.8 MiB")
 }
 
 // TestHostWidePressure: pressure read from /proc/pressure is the host's,
