@@ -274,6 +274,9 @@ func (c *Collector) collectSnapshot(s *runtimeinfo.Snapshot, gauge, counter send
 	if s.HasMemoryRequest {
 		gauge(descMemRequest, float64(s.MemoryRequest.Bytes))
 	}
+	if s.HasHostMemory {
+		gauge(descMemHost, float64(s.HostMemory.Bytes))
+	}
 	if st.Memory.HasUsage {
 		gauge(descMemUsage, float64(st.Memory.Usage))
 	}

@@ -193,8 +193,9 @@ func TestCollectorV2HostNested(t *testing.T) {
 		rsprom.MetricCPUPeriods:                 counter(50),
 		rsprom.MetricCPUThrottledPeriods:        counter(5),
 		rsprom.MetricCPUThrottledSeconds:        counter(0.25),
-		rsprom.MetricMemoryLimit:                gauge(524288000), // /a, tighter than the leaf's 1048576000
-		rsprom.MetricMemoryHigh:                 gauge(314572800), // leaf; /a says max
+		rsprom.MetricMemoryLimit:                gauge(524288000),   // /a, tighter than the leaf's 1048576000
+		rsprom.MetricMemoryHigh:                 gauge(314572800),   // leaf; /a says max
+		rsprom.MetricMemoryHost:                 gauge(16777216000), // the tree's /proc/meminfo MemTotal
 		rsprom.MetricMemoryUsage:                gauge(209715200),
 		rsprom.MetricMemoryWorkingSet:           gauge(209715200 - 52428800),
 		rsprom.MetricPIDsCurrent:                gauge(12),
@@ -233,8 +234,9 @@ func TestCollectorKubernetes(t *testing.T) {
 		rsprom.MetricCPUPeriods:                                   counter(9000),
 		rsprom.MetricCPUThrottledPeriods:                          counter(450),
 		rsprom.MetricCPUThrottledSeconds:                          counter(12.75),
-		rsprom.MetricMemoryLimit:                                  gauge(536870912), // RIGHTSIZE_MEMORY_LIMIT_BYTES
-		rsprom.MetricMemoryRequest:                                gauge(268435456), // RIGHTSIZE_MEMORY_REQUEST_BYTES
+		rsprom.MetricMemoryLimit:                                  gauge(536870912),   // RIGHTSIZE_MEMORY_LIMIT_BYTES
+		rsprom.MetricMemoryRequest:                                gauge(268435456),   // RIGHTSIZE_MEMORY_REQUEST_BYTES
+		rsprom.MetricMemoryHost:                                   gauge(16757338112), // the tree's /proc/meminfo MemTotal
 		rsprom.MetricMemoryUsage:                                  gauge(134217728),
 		rsprom.MetricMemoryWorkingSet:                             gauge(134217728 - 16777216),
 		rsprom.MetricPIDsCurrent:                                  gauge(9),
@@ -309,6 +311,9 @@ func expected(s *runtimeinfo.Snapshot, r *runtimeinfo.Reader) map[string]sample 
 	}
 	if s.HasMemoryRequest {
 		want[rsprom.MetricMemoryRequest] = gauge(float64(s.MemoryRequest.Bytes))
+	}
+	if s.HasHostMemory {
+		want[rsprom.MetricMemoryHost] = gauge(float64(s.HostMemory.Bytes))
 	}
 	if st.Memory.HasUsage {
 		want[rsprom.MetricMemoryUsage] = gauge(float64(st.Memory.Usage))

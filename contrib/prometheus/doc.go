@@ -31,6 +31,7 @@
 //	rightsize_memory_limit_bytes              gauge    effective hard limit (hierarchy minimum, else RIGHTSIZE_MEMORY_LIMIT_BYTES)
 //	rightsize_memory_high_bytes               gauge    v2 memory.high (hierarchy minimum)
 //	rightsize_memory_request_bytes            gauge    RIGHTSIZE_MEMORY_REQUEST_BYTES
+//	rightsize_memory_host_bytes               gauge    the host's memory (MemTotal)
 //	rightsize_memory_usage_bytes              gauge    memory charged to the cgroup, page cache included
 //	rightsize_memory_working_set_bytes        gauge    usage minus inactive file cache (what the kubelet evicts on)
 //	rightsize_pids_current                    gauge    tasks in the cgroup

@@ -20,6 +20,7 @@ const (
 	MetricMemoryLimit         = "rightsize_memory_limit_bytes"
 	MetricMemoryHigh          = "rightsize_memory_high_bytes"
 	MetricMemoryRequest       = "rightsize_memory_request_bytes"
+	MetricMemoryHost          = "rightsize_memory_host_bytes"
 	MetricMemoryUsage         = "rightsize_memory_usage_bytes"
 	MetricMemoryWorkingSet    = "rightsize_memory_working_set_bytes"
 	MetricPIDsCurrent         = "rightsize_pids_current"
@@ -100,6 +101,8 @@ var (
 		"Smallest cgroup v2 memory.high (throttle and reclaim threshold) over the process's cgroup and its ancestors. Absent on v1 and without one.", nil, nil)
 	descMemRequest = prom.NewDesc(MetricMemoryRequest,
 		"Memory request from RIGHTSIZE_MEMORY_REQUEST_BYTES (the Downward API). Absent when unset.", nil, nil)
+	descMemHost = prom.NewDesc(MetricMemoryHost,
+		"Memory of the host: MemTotal of /proc/meminfo (sysinfo(2) on the live system; the captured tree's /proc/meminfo under WithRoot). A limit above it is capped at it. Absent when it cannot be read.", nil, nil)
 	descMemUsage = prom.NewDesc(MetricMemoryUsage,
 		"Memory charged to the process's cgroup, page cache included (memory.current or memory.usage_in_bytes).", nil, nil)
 	descMemWorkingSet = prom.NewDesc(MetricMemoryWorkingSet,
@@ -142,7 +145,7 @@ var (
 	allDescs = []*prom.Desc{
 		descCPULimit, descCPURequest, descCPUsAllowed, descCPUUsage, descCPUUsageOtherCgroup,
 		descCPUPeriods, descCPUThrottledPeriods, descCPUThrottledSeconds, descMemLimit,
-		descMemHigh, descMemRequest, descMemUsage, descMemWorkingSet, descPIDsCurrent,
+		descMemHigh, descMemRequest, descMemHost, descMemUsage, descMemWorkingSet, descPIDsCurrent,
 		descPIDsLimit, descPressureStalled, descPIDNamespaceProcesses, descPIDNamespaceZombies,
 		descProcessChildren, descProcessZombieChildren, descProcessThreads, descProcessOpenFDs,
 		descProcessMaxFDs, descReaperActive, descReaperReaped, descPressureSignals,
