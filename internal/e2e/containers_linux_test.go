@@ -19,54 +19,6 @@ import (
 	"github.com/rightsize/rightsize/runtimeinfo"
 )
 
-// report is the part of `rightsize --json` the container tests check.
-type report struct {
-	SchemaVersion int `json:"schemaVersion"`
-	Cgroup        struct {
-		Layout string `json:"layout"`
-		CPU    *struct {
-			Version int    `json:"version"`
-			Path    string `json:"path"`
-		} `json:"cpu"`
-		Memory *struct {
-			Version int    `json:"version"`
-			Path    string `json:"path"`
-		} `json:"memory"`
-	} `json:"cgroup"`
-	Environment struct {
-		Container    bool    `json:"container"`
-		Runtime      *string `json:"runtime"`
-		Orchestrator *string `json:"orchestrator"`
-		Kubernetes   *struct {
-			PodUID      *string `json:"podUID"`
-			ContainerID *string `json:"containerID"`
-			QOSClass    *string `json:"qosClass"`
-			Namespace   *string `json:"namespace"`
-		} `json:"kubernetes"`
-	} `json:"environment"`
-	CPU struct {
-		Limit     *float64 `json:"limit"`
-		LimitPath *string  `json:"limitPath"`
-		CPUs      *int     `json:"cpus"`
-	} `json:"cpu"`
-	Memory struct {
-		Limit     *int64  `json:"limit"`
-		LimitPath *string `json:"limitPath"`
-		Usage     *int64  `json:"usage"`
-	} `json:"memory"`
-	PIDs struct {
-		Limit   *int64 `json:"limit"`
-		Current *int64 `json:"current"`
-	} `json:"pids"`
-	Go struct {
-		GOMAXPROCS            *int   `json:"gomaxprocs"`
-		RecommendedGOMAXPROCS *int   `json:"recommendedGOMAXPROCS"`
-		RecommendedGOMEMLIMIT *int64 `json:"recommendedGOMEMLIMIT"`
-	} `json:"go"`
-	Unknown  []string `json:"unknown"`
-	Warnings []string `json:"warnings"`
-}
-
 // service is one line of internal/testenv/blankservice.
 type service struct {
 	GOMAXPROCS int   `json:"gomaxprocs"`

@@ -65,24 +65,32 @@ func (r serviceReport) String() string {
 	return s
 }
 
-// cliReport is the part of `rightsize --json` (schemaVersion 1, see
-// cmd/rightsize/README.md) these tests check.
-type cliReport struct {
+// report is the part of `rightsize --json` (schemaVersion 1, see
+// cmd/rightsize/README.md) the container and engine tests check: one
+// decoder for both.
+type report struct {
 	SchemaVersion int `json:"schemaVersion"`
 	Cgroup        struct {
 		Layout string `json:"layout"`
 		CPU    *struct {
-			Path string `json:"path"`
+			Version int    `json:"version"`
+			Path    string `json:"path"`
 		} `json:"cpu"`
 		Memory *struct {
-			Path string `json:"path"`
+			Version int    `json:"version"`
+			Path    string `json:"path"`
 		} `json:"memory"`
 	} `json:"cgroup"`
 	Environment struct {
-		Container    bool            `json:"container"`
-		Runtime      *string         `json:"runtime"`
-		Orchestrator *string         `json:"orchestrator"`
-		Kubernetes   json.RawMessage `json:"kubernetes"`
+		Container    bool    `json:"container"`
+		Runtime      *string `json:"runtime"`
+		Orchestrator *string `json:"orchestrator"`
+		Kubernetes   *struct {
+			PodUID      *string `json:"podUID"`
+			ContainerID *string `json:"containerID"`
+			QOSClass    *string `json:"qosClass"`
+			Namespace   *string `json:"namespace"`
+		} `json:"kubernetes"`
 		// ContainerID is the container's ID from its cgroup path, in or
 		// outside Kubernetes (added to schema 1 after its first
 		// release).
@@ -100,16 +108,23 @@ type cliReport struct {
 	Memory struct {
 		Limit     *int64  `json:"limit"`
 		LimitPath *string `json:"limitPath"`
+		Usage     *int64  `json:"usage"`
 	} `json:"memory"`
+	PIDs struct {
+		Limit   *int64 `json:"limit"`
+		Current *int64 `json:"current"`
+	} `json:"pids"`
 	Go struct {
+		GOMAXPROCS            *int   `json:"gomaxprocs"`
 		RecommendedGOMAXPROCS *int   `json:"recommendedGOMAXPROCS"`
 		RecommendedGOMEMLIMIT *int64 `json:"recommendedGOMEMLIMIT"`
 	} `json:"go"`
+	Unknown  []string `json:"unknown"`
 	Warnings []string `json:"warnings"`
 }
 
 // evidence returns the details of the evidence items with signal.
-func (r cliReport) evidence(signal string) []string {
+func (r report) evidence(signal string) []string {
 	var out []string
 	for _, e := range r.Environment.Evidence {
 		if e.Signal == signal {
@@ -192,9 +207,9 @@ func checkService(t *testing.T, what string, r serviceReport, procs int, memlimi
 	}
 }
 
-func decodeCLI(t *testing.T, stdout, stderr string, err error) cliReport {
+func decodeCLI(t *testing.T, stdout, stderr string, err error) report {
 	t.Helper()
-	var r cliReport
+	var r report
 	if err != nil {
 		t.Fatalf("rightsize --json: %v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
 	}
@@ -211,7 +226,7 @@ func decodeCLI(t *testing.T, stdout, stderr string, err error) cliReport {
 }
 
 // cli runs `rightsize --json` in the running container.
-func cli(t *testing.T, c *engine.Container) cliReport {
+func cli(t *testing.T, c *engine.Container) report {
 	t.Helper()
 	stdout, stderr, err := c.Exec(cmdContext(t), engine.ImageCLI, "--json")
 	return decodeCLI(t, stdout, stderr, err)
@@ -271,7 +286,7 @@ func hostCgroup(t *testing.T, c *engine.Container, controller string) string {
 // checkContainerID checks that rightsize names the container by the ID the
 // engine reports: in environment.containerID, and in the evidence (the
 // cgroup signal, detect's source of container IDs).
-func checkContainerID(t *testing.T, r cliReport, kind, id string) {
+func checkContainerID(t *testing.T, r report, kind, id string) {
 	t.Helper()
 	if cg := r.evidence("cgroup"); !anyContains(cg, kind+" container "+id) {
 		t.Errorf("no cgroup evidence names %s container %s: %q", kind, id, cg)
@@ -307,8 +322,8 @@ func TestDockerCPUAndMemoryLimits(t *testing.T) {
 	}
 	eq(t, "environment.runtime", r.Environment.Runtime, "docker")
 	null(t, "environment.orchestrator", r.Environment.Orchestrator)
-	if k := string(r.Environment.Kubernetes); k != "" && k != "null" {
-		t.Errorf("environment.kubernetes = %s, want null", k)
+	if k := r.Environment.Kubernetes; k != nil {
+		t.Errorf("environment.kubernetes = %+v, want null", *k)
 	}
 	// docker's evidence: the cgroup path .../docker/<id>, /etc/hostname
 	// and friends bind-mounted from <data-root>/containers/<id>/, and
@@ -496,7 +511,7 @@ func TestDockerCgroupParent(t *testing.T) {
 	})
 }
 
-func detailsOf(r cliReport) []string {
+func detailsOf(r report) []string {
 	var out []string
 	for _, e := range r.Environment.Evidence {
 		out = append(out, e.Detail)
