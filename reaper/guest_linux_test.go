@@ -122,6 +122,9 @@ func startGuestService(t *testing.T, env ...string) *guestService {
 	if err := os.Mkdir(cg, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// Registered first, so it runs last (after the service is stopped),
+	// also when a step below fails.
+	t.Cleanup(func() { _ = os.Remove(cg) })
 	if err := os.WriteFile(filepath.Join(cg, "pids.max"), []byte("256"), 0); err != nil {
 		t.Fatal(err)
 	}

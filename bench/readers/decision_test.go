@@ -233,8 +233,11 @@ func TestDecisionFilesTraced(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	_ = r.Read(&s)
-	if n := testing.AllocsPerRun(20, func() { _ = r.Read(&s) }); n != 0 && len(s.Errors) == 0 {
+	if err := r.Read(&s); err != nil {
+		// The promise is for reads that succeed; say why it is not checked.
+		t.Skipf("this host's reads fail (%v): the 0-allocation refresh is not checked", err)
+	}
+	if n := testing.AllocsPerRun(20, func() { _ = r.Read(&s) }); n != 0 {
 		t.Errorf("Reader refresh: %v allocs", n)
 	}
 }
