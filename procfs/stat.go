@@ -1,6 +1,9 @@
 package procfs
 
-import "bytes"
+import (
+	"bytes"
+	"math"
+)
 
 // ProcStat holds the fields of /proc/<pid>/stat that rightsize uses
 // (proc_pid_stat(5)): one line, the command name in parentheses (it may
@@ -79,7 +82,7 @@ func parseStat(data []byte) (statCore, error) {
 		return c, malformed("no command name in parentheses")
 	}
 	pid, ok := parseUint64(trimSpace(data[:open]))
-	if !ok || pid == 0 || pid > 1<<31 {
+	if !ok || pid == 0 || pid > math.MaxInt32 {
 		return c, malformed("pid %q", trimSpace(data[:open]))
 	}
 	c.pid, c.commStart, c.commEnd = int(pid), open+1, close
@@ -102,13 +105,13 @@ func parseStat(data []byte) (statCore, error) {
 			c.state = f[0]
 		case 4:
 			n, ok := parseUint64(f)
-			if !ok || n > 1<<31 {
+			if !ok || n > math.MaxInt32 {
 				return c, malformed("ppid %q", f)
 			}
 			c.ppid = int(n)
 		case 20:
 			n, ok := parseUint64(f)
-			if !ok || n > 1<<31 {
+			if !ok || n > math.MaxInt32 {
 				return c, malformed("num_threads %q", f)
 			}
 			c.threads = int(n)

@@ -2,6 +2,7 @@ package runtimeinfo
 
 import (
 	"fmt"
+	"math"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -347,5 +348,19 @@ func TestWatchOffHeapKeptOnReadError(t *testing.T) {
 	w.tick()
 	if got := debug.SetMemoryLimit(-1); got > before+before/100 {
 		t.Errorf("memory.stat unreadable: GOMEMLIMIT %d after %d, want the room kept", got, before)
+	}
+}
+
+// TestChargedUnreclaimableSaturates: four parts near MaxInt64 (a hostile
+// memory.stat) add up to the usage, not to a wrapped negative sum.
+func TestChargedUnreclaimableSaturates(t *testing.T) {
+	const big = math.MaxInt64 - 1
+	m := cgroup.MemoryStats{HasUsage: true, Usage: big, HasWorkingSet: true, Anon: big, Shmem: big, Sock: big, HasKernel: true, Kernel: big}
+	if v, ok := chargedUnreclaimable(&m); !ok || v != big {
+		t.Errorf("charged %d (%v), want the usage %d", v, ok, int64(big))
+	}
+	m = cgroup.MemoryStats{HasUsage: true, Usage: 100, HasWorkingSet: true, Anon: 30, Shmem: 20, Sock: 5, HasKernel: true, Kernel: 10}
+	if v, _ := chargedUnreclaimable(&m); v != 65 {
+		t.Errorf("charged %d, want 65", v)
 	}
 }

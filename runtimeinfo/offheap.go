@@ -88,16 +88,21 @@ func (g *goMemory) heap() (live, limit int64, ok bool) {
 // chargedUnreclaimable is the cgroup memory the kernel cannot reclaim short
 // of swapping or killing: anonymous, shared, kernel and socket memory. ok
 // is false when memory.stat was not read. Each part is at most Usage (the
-// reader clamps them), so the sum cannot overflow.
+// reader clamps them), and the sum is kept at most Usage as it is made: four
+// parts near MaxInt64 from a hostile memory.stat must not wrap negative.
 func chargedUnreclaimable(m *cgroup.MemoryStats) (int64, bool) {
 	if !m.HasUsage || !m.HasWorkingSet {
 		return 0, false
 	}
-	v := m.Anon + m.Shmem + m.Sock
+	v := int64(0)
+	add := func(x int64) { v = min(v+min(x, m.Usage-v), m.Usage) }
+	add(m.Anon)
+	add(m.Shmem)
+	add(m.Sock)
 	if m.HasKernel {
-		v += m.Kernel
+		add(m.Kernel)
 	}
-	return min(v, m.Usage), true
+	return v, true
 }
 
 // Smoothing of the estimate. A rise is taken quickly (memory that grows is

@@ -229,7 +229,7 @@ func undoTune(p, m Decision, prevDefault bool) {
 	ours := (owner.procs != 0 && cur == owner.procs) || (owner.procs == 0 && p.Changed && cur == p.Value)
 	if ours && !owner.procsOff {
 		if prevDefault {
-			setDefaultGOMAXPROCS(int(p.Previous))
+			setDefaultGOMAXPROCS(int(min(p.Previous, math.MaxInt32)))
 			owner.procs = 0
 		} else if p.Previous != cur && p.Previous >= 1 && p.Previous <= math.MaxInt32 {
 			runtime.GOMAXPROCS(int(p.Previous))

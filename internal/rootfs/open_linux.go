@@ -31,6 +31,10 @@ type File struct {
 	fd int32 // descriptor + 1; 0: not open
 }
 
+// maxOpenRetries bounds the retries of an openat2 that a concurrent
+// rename made fail with EAGAIN or a signal interrupted.
+const maxOpenRetries = 64
+
 func newFile(fd int) File { return File{fd: int32(fd) + 1} }
 
 // IsOpen reports whether f is an open file.
@@ -280,15 +284,20 @@ func (r Root) openIn(name string, flags int, follow bool) (int, error) {
 		if !follow {
 			how.Flags |= unix.O_NOFOLLOW
 		}
-		for {
+		for retries := 0; ; retries++ {
 			fd, err := unix.Openat2(rootfd, rel, &how)
 			switch err {
 			case nil:
 				haveOpenat2.Store(1)
 				return fd, nil
 			case unix.EINTR, unix.EAGAIN:
-				// EAGAIN: a rename raced the lookup; try again.
-				continue
+				// EAGAIN: a rename raced the lookup; try again, a bounded
+				// number of times (a tree renamed without end must not
+				// make the open spin).
+				if retries < maxOpenRetries {
+					continue
+				}
+				return -1, err
 			case unix.ENOSYS, unix.EPERM:
 				if haveOpenat2.Load() == 1 {
 					return -1, err // a real EPERM on a kernel that has openat2
