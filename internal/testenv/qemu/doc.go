@@ -15,6 +15,12 @@
 // qemu exits with status 0 even after a kernel panic, so Run judges only by
 // the verdict line, which carries a random nonce per boot.
 //
+// Under emulation on a loaded host a guest can hang for good (its timers
+// stop, its vCPUs no longer run) without a word on the console. /init
+// therefore beats once a second on a second serial port, which qemu writes
+// to a file; a guest that misses its beats for Config.HangGrace is stopped
+// and booted once more, as is a boot that never reaches /init.
+//
 // A test in another package uses it like this:
 //
 //	func TestInGuest(t *testing.T) {

@@ -8,6 +8,7 @@ package qemu
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -149,6 +150,60 @@ func TestGuestNoVerdict(t *testing.T) {
 	})
 }
 
+// quietFor is how long the "quiet" guest command prints nothing, and
+// testHangGrace the grace TestGuestHeartbeat gives both guests.
+const (
+	quietFor      = 10 * time.Second
+	testHangGrace = 6 * time.Second
+)
+
+// TestGuestHeartbeat: a guest that prints nothing for longer than the hang
+// grace but whose /init beats runs to its verdict; a guest whose /init is
+// frozen is stopped as hung after the grace, booted once more, and stopped
+// again, long before its timeout.
+func TestGuestHeartbeat(t *testing.T) {
+	Skip(t)
+	ctx := context.Background()
+	bin := filepath.Join(t.TempDir(), "qemu.test")
+	if err := BuildTest(ctx, ".", bin); err != nil {
+		t.Fatal(err)
+	}
+	cfg := func(mode string) Config {
+		return Config{
+			CPUs:      2,
+			Files:     map[string]string{"/bin/qemu.test": bin},
+			Command:   []string{"/bin/qemu.test"},
+			Env:       []string{childEnv + "=" + mode},
+			Timeout:   2 * time.Minute,
+			HangGrace: testHangGrace,
+		}
+	}
+	t.Run("quiet", func(t *testing.T) {
+		res, err := Run(ctx, cfg("quiet"))
+		if err != nil {
+			t.Fatalf("a quiet guest with a heartbeat was stopped: %v", err)
+		}
+		if res.ExitCode != 0 || !strings.Contains(res.Output, "quiet: done") || strings.Contains(res.Console, "retried") {
+			t.Errorf("exit %d, output %q; want 0, the done line and one boot", res.ExitCode, res.Output)
+		}
+	})
+	t.Run("frozen init", func(t *testing.T) {
+		start := time.Now()
+		res, err := Run(ctx, cfg("freeze-init"))
+		if !errors.Is(err, errGuestHung) {
+			t.Fatalf("err = %v, want %v", err, errGuestHung)
+		}
+		if n := strings.Count(res.Console, "FROZE /init"); n != 2 || !strings.Contains(res.Console, "(second boot)") {
+			t.Errorf("want two boots that froze /init, console shows %d:\n%s", n, res.Console)
+		}
+		// Each boot: a few seconds to /init, then the grace and a
+		// second of polling. Far from the 2-minute timeout.
+		if d := time.Since(start); d > 90*time.Second {
+			t.Errorf("two hung boots took %v; the grace is %v", d, testHangGrace)
+		}
+	})
+}
+
 // TestInGuest runs inside the guest only.
 func TestInGuest(t *testing.T) {
 	if os.Getenv(guestEnv) != "1" {
@@ -252,6 +307,16 @@ func reportChild(t *testing.T, name, out string) {
 // waits for its standard input to close (so the parent can move it), then
 // both modes print the child's cgroup and GOMAXPROCS.
 func guestChild(mode string) int {
+	switch mode {
+	case "freeze-init":
+		return freezeInit()
+	case "quiet":
+		// Silent for longer than TestGuestHeartbeat's grace: only the
+		// heartbeat keeps the guest from being taken for hung.
+		time.Sleep(quietFor)
+		fmt.Println("quiet: done")
+		return 0
+	}
 	if mode == "wait" {
 		_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
 	}
@@ -262,6 +327,34 @@ func guestChild(mode string) int {
 	}
 	fmt.Printf("cgroup=%s\ngomaxprocs=%d\n", strings.TrimSpace(string(b)), runtime.GOMAXPROCS(0))
 	return 0
+}
+
+// freezeInit moves /init (PID 1) into a cgroup of its own and freezes it
+// (cgroup.freeze, cgroup v2), which stops its heartbeat while the kernel
+// and this process run on, then waits for ever: to the harness a guest
+// whose /init does not beat is hung, whatever else it does.
+func freezeInit() int {
+	const dir = "/sys/fs/cgroup/frozen-init"
+	for _, step := range []struct{ path, value string }{
+		{"", ""},
+		{dir + "/cgroup.procs", "1"},
+		{dir + "/cgroup.freeze", "1"},
+	} {
+		var err error
+		if step.path == "" {
+			err = os.Mkdir(dir, 0o755)
+		} else {
+			err = os.WriteFile(step.path, []byte(step.value), 0)
+		}
+		if err != nil {
+			fmt.Println("freeze-init:", err)
+			return 1
+		}
+	}
+	fmt.Println("FROZE /init")
+	for {
+		time.Sleep(time.Hour)
+	}
 }
 
 func hasWord(s, w string) bool {

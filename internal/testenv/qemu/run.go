@@ -72,6 +72,10 @@ type Config struct {
 	// Timeout bounds the guest run, from starting qemu to its exit; 0
 	// means DefaultTimeout. ctx bounds all of Run, building /init included.
 	Timeout time.Duration
+	// HangGrace is how long the guest may go without a heartbeat from
+	// /init, once /init has started the command, before Run stops it as
+	// hung and boots it once more; 0 means DefaultHangGrace.
+	HangGrace time.Duration
 	// Cmdline holds extra kernel parameters.
 	Cmdline []string
 	// Console, if set, receives the serial console output as it arrives
@@ -124,45 +128,62 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	defer unlock()
 	res, err := run(ctx, cfg)
-	if err != nil && ctx.Err() == nil && (errors.Is(err, errBootStalled) || errors.Is(err, errGuestStalled)) {
-		// The kernel never reached /init, or it reported a stall (RCU,
-		// soft lockup) and then printed nothing of its own for StallGrace: an
-		// emulation stall, not the test's doing. One more boot, said in
-		// the result's console.
+	if err != nil && ctx.Err() == nil && (errors.Is(err, errBootStalled) || errors.Is(err, errGuestHung)) {
+		// The kernel never reached /init, or the guest stopped beating
+		// (its timers or vCPUs stopped): an emulation stall, not the
+		// test's doing. One more boot, said in the result's console.
 		first := res.Console
 		res, err = run(ctx, cfg)
-		res.Console = "(the first boot stalled and was retried; its console follows)\n" + tail(first, 40) + "\n(second boot)\n" + res.Console
+		res.Console = "(the first boot stalled or hung and was retried; its console follows)\n" + tail(first, 40) + "\n(second boot)\n" + res.Console
 	}
 	return res, err
 }
 
-// StallGrace is how long a guest whose kernel reported a stall (an RCU
-// stall or a soft lockup: under emulation, vCPU threads the host did not
-// schedule for seconds) may go on printing nothing of its own (kernel
-// messages, stall reports among them, do not count: see progress) before
-// it is considered hung, stopped and, once, booted again. Seen in CI:
-// after an RCU stall the guest's timers stopped and it printed nothing more
-// until its 5-minute timeout. A guest that recovers from a stall and goes
-// on with its tests is left to run.
-const StallGrace = 45 * time.Second
+// DefaultHangGrace is how long a guest whose /init has started may go
+// without a heartbeat (see Config.HangGrace) before it is considered hung,
+// stopped and, once, booted again. /init beats every second of guest time,
+// so this is sixty missed beats: a guest that is merely slow (a loaded host
+// running its vCPUs less often) still beats, a test that prints nothing for
+// minutes does not matter, and a guest whose timers stopped or whose vCPUs
+// no longer run is caught in a minute instead of at its timeout. Seen in
+// CI, twice: once after an RCU stall report, once with no kernel message at
+// all, the guest's timers stopped and it printed nothing more until its
+// 5-minute timeout.
+const DefaultHangGrace = 60 * time.Second
 
-var errGuestStalled = errors.New("the guest kernel reported a stall and the guest then printed nothing of its own")
+var errGuestHung = errors.New("the guest stopped its heartbeat")
 
-// guestHung decides whether a guest is hung at now: its kernel reported a
-// stall (at stall; zero if it did not) and its last output of its own (at
-// last) is more than grace ago, counted from the stall at the earliest.
-func guestHung(stall, last, now time.Time, grace time.Duration) bool {
-	if stall.IsZero() {
+// guestHung decides whether a guest is hung at now: /init started the
+// command at started (zero if not yet: BootDeadline covers the boot) and
+// its heartbeat last grew at beat (zero if never), and neither is within
+// grace of now.
+func guestHung(started, beat, now time.Time, grace time.Duration) bool {
+	if started.IsZero() {
 		return false
 	}
-	if last.Before(stall) {
-		last = stall
+	last := started
+	if beat.After(last) {
+		last = beat
 	}
 	return now.Sub(last) > grace
 }
 
-// stallMarkers are kernel messages of a stalled guest.
-var stallMarkers = [][]byte{[]byte("detected stalls on CPUs"), []byte("BUG: soft lockup")}
+// heartbeatWatch follows the file qemu writes the guest's second serial
+// port to: it grows by a byte at every beat of /init.
+type heartbeatWatch struct {
+	path string
+	size int64
+	beat time.Time
+}
+
+// check stats the file at now and returns when it last grew (zero if it
+// never has). A file that cannot be stat'ed has not grown.
+func (h *heartbeatWatch) check(now time.Time) time.Time {
+	if fi, err := os.Stat(h.path); err == nil && fi.Size() > h.size {
+		h.size, h.beat = fi.Size(), now
+	}
+	return h.beat
+}
 
 // BootDeadline bounds the time from starting qemu to /init starting the
 // command; a boot that has not got there by then is stalled and retried once.
@@ -201,6 +222,7 @@ func run(ctx context.Context, cfg Config) (Result, error) {
 		return res, fmt.Errorf("qemu: %w", err)
 	}
 
+	heartbeat := filepath.Join(work, "heartbeat")
 	cmdline := append(append(append([]string{}, BaseCmdline...), kernel.Cmdline...), cfg.Cmdline...)
 	args := []string{
 		// Only the devices named here: no network card (whose option ROM
@@ -212,6 +234,8 @@ func run(ctx context.Context, cfg Config) (Result, error) {
 		"-m", strconv.Itoa(cfg.MemoryMB),
 		"-display", "none",
 		"-serial", "stdio",
+		// ttyS1: /init's heartbeat, to a file of its own.
+		"-serial", "file:" + heartbeat,
 		"-no-reboot",
 		"-kernel", kernel.Path,
 		"-initrd", initrd,
@@ -250,12 +274,14 @@ func run(ctx context.Context, cfg Config) (Result, error) {
 	go func() {
 		tk := time.NewTicker(time.Second)
 		defer tk.Stop()
+		hb := heartbeatWatch{path: heartbeat}
 		for {
 			select {
 			case <-stopHangCheck:
 				return
-			case <-tk.C:
-				if stall, last := console.stallAndLastOutput(); guestHung(stall, last, time.Now(), StallGrace) {
+			case now := <-tk.C:
+				beat := hb.check(now)
+				if guestHung(console.startTime(), beat, now, cfg.HangGrace) {
 					close(hung)
 					cancel()
 					return
@@ -280,7 +306,7 @@ func run(ctx context.Context, cfg Config) (Result, error) {
 	case isClosed(stalled):
 		return res, fmt.Errorf("qemu: %w within %v; console ends with:\n%s", errBootStalled, BootDeadline, tail(log, 40))
 	case isClosed(hung):
-		return res, fmt.Errorf("qemu: %w for %v; console ends with:\n%s", errGuestStalled, StallGrace, tail(log, 40))
+		return res, fmt.Errorf("qemu: %w for %v; console ends with:\n%s", errGuestHung, cfg.HangGrace, tail(log, 40))
 	case qemuCtx.Err() != nil:
 		return res, fmt.Errorf("qemu: no verdict after %v (%v); console ends with:\n%s", res.Duration.Round(time.Millisecond), qemuCtx.Err(), tail(log, 40))
 	case runErr != nil:
@@ -299,6 +325,9 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.HangGrace <= 0 {
+		cfg.HangGrace = DefaultHangGrace
 	}
 	if cfg.Dir == "" {
 		cfg.Dir = "/tmp"
@@ -407,57 +436,15 @@ type consoleBuffer struct {
 	start  []byte
 	begin  time.Time
 
-	mu         sync.Mutex
-	buf        bytes.Buffer
-	started    time.Time
-	stalled    time.Time // the first stall message (stallMarkers)
-	lastOutput time.Time // the last output that was not the kernel's (progress)
-	midLine    bool      // the last write ended inside a line
-}
-
-// progress reports whether p, written after a write that ended inside a
-// line (midLine) or at a line's start, holds a line of the guest's own
-// output. Kernel messages begin with their "[   12.345678]" timestamp; a
-// stalled kernel repeats its stall report (and the traces under it) every
-// 21 s or so, which must not count as the guest getting on.
-func progress(p []byte, midLine bool) bool {
-	for i, line := range bytes.SplitAfter(p, []byte("\n")) {
-		if len(line) == 0 || (i == 0 && midLine) {
-			continue
-		}
-		if line[0] != '[' && len(bytes.TrimSpace(line)) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// stallTime returns when the guest kernel first reported a stall, or zero.
-func (c *consoleBuffer) stallTime() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.stalled
-}
-
-// stallAndLastOutput returns when the guest kernel first reported a stall
-// (zero if it did not) and when the guest last printed anything (zero if
-// it did not), for guestHung.
-func (c *consoleBuffer) stallAndLastOutput() (stall, last time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.stalled, c.lastOutput
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	started time.Time
 }
 
 func (c *consoleBuffer) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.buf.Write(p)
-	if progress(p, c.midLine) {
-		c.lastOutput = time.Now()
-	}
-	if len(p) > 0 {
-		c.midLine = p[len(p)-1] != '\n'
-	}
 	if c.started.IsZero() {
 		// Look only at the new bytes and the few before them that could
 		// hold the start of the marker.
@@ -469,23 +456,18 @@ func (c *consoleBuffer) Write(p []byte) (int, error) {
 			c.started = time.Now()
 		}
 	}
-	if c.stalled.IsZero() {
-		from := c.buf.Len() - len(p) - 64 // a marker split across writes
-		if from < 0 {
-			from = 0
-		}
-		for _, m := range stallMarkers {
-			if bytes.Contains(c.buf.Bytes()[from:], m) {
-				c.stalled = time.Now()
-				break
-			}
-		}
-	}
 	if c.mirror != nil {
 		// A failing mirror must not stop qemu's output from being read.
 		_, _ = c.mirror.Write(p)
 	}
 	return len(p), nil
+}
+
+// startTime returns when the start line appeared, or zero.
+func (c *consoleBuffer) startTime() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.started
 }
 
 func (c *consoleBuffer) String() string {

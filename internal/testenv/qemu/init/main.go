@@ -8,7 +8,9 @@
 // devtmpfs, a tmpfs on /tmp and cgroup2 on /sys/fs/cgroup with the cpu,
 // memory, pids and cpuset controllers enabled for children), runs the
 // command with its output on the serial console, prints the verdict line and
-// powers the machine off.
+// powers the machine off. While it runs it writes a heartbeat byte to the
+// second serial port every HeartbeatInterval, which the harness watches to
+// tell a hung guest from a quiet one.
 //
 // qemu exits with status 0 whatever happens in the guest, a kernel panic
 // included, so the verdict line is the only thing the harness trusts: it
@@ -49,6 +51,7 @@ func main() {
 
 func run() (code int) {
 	setupFilesystems()
+	go heartbeat()
 
 	s, err := readSpec("/harness.json")
 	if err != nil {
@@ -93,6 +96,37 @@ func setupFilesystems() {
 		if err := syscall.Mount(m.source, m.target, m.fstype, m.flags, ""); err != nil {
 			logf("mount %s on %s: %v", m.fstype, m.target, err)
 		}
+	}
+}
+
+// heartbeatPort is the second serial port, which the harness connects to a
+// file of its own (qemu -serial file:...), so the beats never mix with the
+// command's output on the console (ttyS0).
+const heartbeatPort = "/dev/ttyS1"
+
+// heartbeatInterval is the guest time between beats; the harness's
+// DefaultHangGrace is many of them.
+const heartbeatInterval = time.Second
+
+// heartbeat writes one byte to heartbeatPort every heartbeatInterval, for
+// as long as /init runs. The beat needs the guest's timers to fire and /init
+// to be scheduled: a guest whose timers stopped or whose CPUs do not run
+// (both seen under emulation on a loaded host) stops beating, while a test
+// that prints nothing for minutes does not. Without the port there is no
+// beat; the harness then reports the guest as hung after its grace, with
+// this message on the console.
+func heartbeat() {
+	// O_NONBLOCK: a serial open never waits for a carrier, and a write
+	// never blocks /init on a full buffer (the beat is then just late).
+	f, err := os.OpenFile(heartbeatPort, os.O_WRONLY|syscall.O_NOCTTY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		logf("heartbeat: %v", err)
+		return
+	}
+	beat := []byte{'.'}
+	for {
+		_, _ = f.Write(beat)
+		time.Sleep(heartbeatInterval)
 	}
 }
 
