@@ -21,7 +21,7 @@ import (
 // into the guest and starts the binary in its parent directory.
 
 // realV1Tests are the tests that need writable cgroup v1 hierarchies.
-var realV1Tests = []string{"TestRealV1Limits", "TestRealV1ParentTighter", "TestRealV1Vanish"}
+var realV1Tests = []string{"TestRealV1Limits", "TestRealV1ParentTighter", "TestRealV1OOMKill", "TestRealV1Vanish"}
 
 // notInGuestSuite are left out of the suite run in the guest: the guest
 // tests themselves; the real v1 tests (testV2RealV1Skips runs them);
@@ -33,7 +33,7 @@ var realV1Tests = []string{"TestRealV1Limits", "TestRealV1ParentTighter", "TestR
 // once: TestHarmNotRegular failed on the guest's /tmp, a tmpfs mounted
 // nodev as on many distributions, where a character device cannot be
 // opened; harm_test.go's openableKinds now leaves that case out there.)
-const notInGuestSuite = "^(TestRealV2|TestRealV2Guest|TestRealV1Child|TestRealV1Limits|TestRealV1ParentTighter|TestRealV1Vanish|" +
+const notInGuestSuite = "^(TestRealV2|TestRealV2Guest|TestRealV1Child|TestRealV1Limits|TestRealV1ParentTighter|TestRealV1OOMKill|TestRealV1Vanish|" +
 	"TestUnreadableFile|TestOversizedInput|TestHarm.*)$"
 
 // rerunSelf runs this test binary with args and -test.v, without any

@@ -17,6 +17,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -394,6 +395,64 @@ func TestRealV1ParentTighter(t *testing.T) {
 	defer g.Close()
 	if lim, ok, err := g.LeafCPULimit(); ok || err != nil {
 		t.Errorf("LeafCPULimit = %+v ok=%v err=%v, want none (leaf quota -1)", lim, ok, err)
+	}
+}
+
+// TestRealV1OOMKill: the kernel's OOM killer kills a process of the
+// cgroup; the memory events count it (memory.oom_control oom_kill, Linux
+// 4.13+) and memory.failcnt the times usage hit the limit. The child that
+// reads them is another process of the same cgroup, not the
+// killer's choice.
+func TestRealV1OOMKill(t *testing.T) {
+	env := realV1(t)
+	dirs := env.mkcg(t, testenv.CgroupName("cgroup"))
+	write(t, dirs[Memory], "memory.limit_in_bytes", strconv.Itoa(64<<20))
+	// No swapping in the cgroup (v1's own memory.swappiness), so the limit
+	// binds on a host with swap too. A memory+swap limit is not used: it
+	// would bind first and count in memory.memsw.failcnt, not failcnt.
+	write(t, dirs[Memory], "memory.swappiness", "0")
+	survivor := startChild(t, dirs)
+	var r childReport
+	survivor.send(t, "read", &r)
+	if r.Err != "" || !r.Stats.Memory.HasEvents || r.Stats.Memory.Events != (MemoryEvents{}) {
+		t.Fatalf("a new cgroup's memory events = %+v (has %v), err %q; want all 0", r.Stats.Memory.Events, r.Stats.Memory.HasEvents, r.Err)
+	}
+	oomKillVictim(t, dirs, 256)
+	survivor.send(t, "read", &r)
+	if e := r.Stats.Memory.Events; r.Err != "" || !r.Stats.Memory.HasEvents || e.OOMKill < 1 || e.OOM != e.OOMKill || e.Max < 1 || e.High != 0 {
+		t.Errorf("after an OOM kill: memory events %+v (has %v), err %q; want oom_kill >= 1 (oom the same on v1), failcnt >= 1, high 0", e, r.Stats.Memory.HasEvents, r.Err)
+	}
+}
+
+// oomKillVictim starts a child in dirs that touches mib MiB, far past the
+// cgroup's memory limit, and waits for the kernel's OOM killer to end it
+// with SIGKILL. Its oom_score_adj of 1000 makes it the killer's first
+// choice whatever the other processes of the cgroup hold (raising it needs
+// no privilege; lowering another's would need CAP_SYS_RESOURCE).
+func oomKillVictim(t *testing.T, dirs map[Controller]string, mib int) {
+	t.Helper()
+	victim := startChild(t, dirs)
+	adj := fmt.Sprintf("/proc/%d/oom_score_adj", victim.cmd.Process.Pid)
+	if err := os.WriteFile(adj, []byte("1000"), 0); err != nil {
+		t.Fatalf("write %s: %v", adj, err)
+	}
+	if _, err := fmt.Fprintf(victim.in, "alloc %d\n", mib); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- victim.cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		ws, ok := syscall.WaitStatus(0), false
+		if errors.As(err, &ee) {
+			ws, ok = ee.Sys().(syscall.WaitStatus)
+		}
+		if !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+			t.Fatalf("the child touching %d MiB ended with %v; want SIGKILL from the OOM killer", mib, err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("the child touching %d MiB was not killed within a minute", mib)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -74,6 +75,7 @@ func TestRealV2Guest(t *testing.T) {
 	t.Run("CPUParentTighter", testV2CPUParentTighter)
 	t.Run("Memory", testV2Memory)
 	t.Run("MemoryControllerGap", testV2MemoryControllerGap)
+	t.Run("OOMKill", testV2OOMKill)
 	t.Run("PIDs", testV2PIDs)
 	t.Run("CPUSet", testV2CPUSet)
 	t.Run("Usage", testV2Usage)
@@ -281,6 +283,29 @@ func testV2CPUParentTighter(t *testing.T) {
 	write(t, leaf, "cpu.max", "max 100000")
 	if lim, ok, err := g.CPULimit(); ok || err != nil {
 		t.Errorf("all max: CPULimit = %+v ok=%v err=%v, want none", lim, ok, err)
+	}
+}
+
+// testV2OOMKill: the OOM killer kills a process of the cgroup; its
+// memory.events count the kill (oom_kill), the out-of-memory event (oom)
+// and the times usage was about to pass memory.max (max). The child that
+// reads them is another process of the cgroup, not the killer's
+// choice.
+func testV2OOMKill(t *testing.T) {
+	leaf := mkcgV2(t, v2Top(), "")
+	write(t, leaf, "memory.max", strconv.Itoa(64<<20))
+	if v2HasFile(filepath.Join(leaf, "memory.swap.max")) {
+		write(t, leaf, "memory.swap.max", "0")
+	}
+	survivor := startV2Child(t, leaf)
+	r := v2ReadChild(t, survivor)
+	if !r.Stats.Memory.HasEvents || r.Stats.Memory.Events != (MemoryEvents{}) {
+		t.Fatalf("a new cgroup's memory events = %+v (has %v); want all 0", r.Stats.Memory.Events, r.Stats.Memory.HasEvents)
+	}
+	oomKillVictim(t, map[Controller]string{Unified: leaf}, 256)
+	r = v2ReadChild(t, survivor)
+	if e := r.Stats.Memory.Events; !r.Stats.Memory.HasEvents || e.OOMKill < 1 || e.OOM < 1 || e.Max < 1 {
+		t.Errorf("after an OOM kill: memory events %+v (has %v); want oom_kill, oom and max >= 1", e, r.Stats.Memory.HasEvents)
 	}
 }
 

@@ -188,7 +188,12 @@ type Snapshot struct {
 	// MemoryRequest comes from the Downward API only.
 	MemoryRequest *Bytes `json:"memoryRequest"`
 	HostMemory    *Bytes `json:"hostMemory"`
-	PIDsLimit     *Count `json:"pidsLimit"`
+	// SwapLimit is the swap the cgroup may use beyond its memory limit
+	// (v2 memory.swap.max, smallest over the hierarchy; v1 the
+	// memory+swap limit minus the memory limit); null when unlimited or
+	// not accounted.
+	SwapLimit *Bytes `json:"swapLimit"`
+	PIDsLimit *Count `json:"pidsLimit"`
 
 	Usage Usage `json:"usage"`
 	// ProcessTable is nil when it was not read (a captured tree without
@@ -465,6 +470,7 @@ func SnapshotOf(s *runtimeinfo.Snapshot) Snapshot {
 	out.MemoryHigh = bytesOf(s.HasMemoryHigh, s.MemoryHigh)
 	out.MemoryRequest = bytesOf(s.HasMemoryRequest, s.MemoryRequest)
 	out.HostMemory = bytesOf(s.HasHostMemory, s.HostMemory)
+	out.SwapLimit = bytesOf(s.HasSwapLimit, s.SwapLimit)
 	if s.HasPIDsLimit {
 		c := countOf(s.PIDsLimit)
 		out.PIDsLimit = &c

@@ -131,6 +131,10 @@ func TestPublishServesSnapshot(t *testing.T) {
 	if s.PIDsLimit == nil || s.PIDsLimit.Count != 200 {
 		t.Errorf("pidsLimit = %+v", s.PIDsLimit)
 	}
+	// The leaf's memory.swap.max 0 is a limit (no swap at all), not "none".
+	if s.SwapLimit == nil || s.SwapLimit.Bytes != 0 || s.SwapLimit.Source.Path != "/sys/fs/cgroup/a/b/memory.swap.max" {
+		t.Errorf("swapLimit = %+v, want 0 from /a/b/memory.swap.max", s.SwapLimit)
+	}
 	u := s.Usage
 	if u.CPU.UsageSeconds == nil || *u.CPU.UsageSeconds != 2.5 || u.CPU.Throttling == nil ||
 		*u.CPU.Throttling != (rightsizeexpvar.Throttling{Periods: 50, ThrottledPeriods: 5, ThrottledSeconds: 0.25}) {

@@ -35,7 +35,8 @@
 // process.unix.file_descriptor.count (docs/system/process-metrics.md).
 // All are at stability "development" or "release_candidate" in v1.44.0,
 // so they may still change. The conventions define no container CPU or
-// memory limit, no CFS throttling, no pids, no pressure stall information
+// memory limit, no memory peak, swap limit or memory limit events (OOM
+// kills among them), no CFS throttling, no pids, no pressure stall information
 // (PSI), no zombies or children of a process, no descriptor limit of a
 // process (only the JVM's jvm.file_descriptor.limit), no reaper and no
 // pressure signals: those are rightsize.*.
@@ -61,7 +62,10 @@
 //	rightsize.memory.limit                        UpDownCounter int    By                 -            MemoryLimit.Bytes                      rightsize_memory_limit_bytes
 //	rightsize.memory.high                         UpDownCounter int    By                 -            MemoryHigh.Bytes                       rightsize_memory_high_bytes
 //	rightsize.memory.request                      UpDownCounter int    By                 -            MemoryRequest.Bytes                    rightsize_memory_request_bytes
-//	rightsize.memory.host                         UpDownCounter int    By                 -            HostMemory.Bytes (MemTotal)            (none)
+//	rightsize.memory.host                         UpDownCounter int    By                 -            HostMemory.Bytes (MemTotal)            rightsize_memory_host_bytes
+//	rightsize.memory.peak                         Gauge int            By                 -            Stats.Memory.Peak                      rightsize_memory_peak_bytes
+//	rightsize.memory.swap.limit                   UpDownCounter int    By                 -            SwapLimit.Bytes                        rightsize_memory_swap_limit_bytes
+//	rightsize.memory.events                       Counter int          {event}            event        Stats.Memory.Events                    rightsize_memory_events_total
 //	rightsize.pids.usage                          UpDownCounter int    {task}             -            Stats.PIDs.Current                     rightsize_pids_current
 //	rightsize.pids.limit                          UpDownCounter int    {task}             -            PIDsLimit.N                            rightsize_pids_limit
 //	rightsize.pressure.stalled_time               Counter float        s                  resource,    Stats.Pressure.{CPU,Memory,IO}         rightsize_pressure_stalled_seconds_total
@@ -95,6 +99,11 @@
 //     resource attributes: a program's resource describes its container
 //     with the conventions' container.* and k8s.* attributes (resource
 //     detectors), and these must not collide with them.
+//   - rightsize.memory.events: rightsize.memory.event ("high", "max",
+//     "oom", "oom_kill", as the kernel's memory.events names them; on
+//     cgroup v1 "max" is memory.failcnt, "oom" and "oom_kill" are the
+//     oom_kill of memory.oom_control and "high" is 0), one point for each
+//     at every collection where the files exist.
 //   - rightsize.reaper.active: rightsize.reaper.mode ("off", "orphans",
 //     "all").
 //   - rightsize.memory.pressure.signals: rightsize.memory.pressure.cause

@@ -17,8 +17,9 @@ const (
 // Instrument names. The go.*, container.* and process.* ones are the
 // semantic conventions' (SemconvVersion); the rightsize.* ones are this
 // package's, for what the conventions do not cover (no container CPU or
-// memory limit, no throttling, no pressure stall information, no zombies,
-// no descriptor limit, no reaper, no pressure signals).
+// memory limit, no memory peak, swap limit or memory limit events, no
+// throttling, no pressure stall information, no zombies, no descriptor
+// limit, no reaper, no pressure signals).
 const (
 	// Semantic conventions, Go runtime (docs/runtime/go-metrics.md).
 	MetricGoProcessorLimit = "go.processor.limit"
@@ -45,6 +46,9 @@ const (
 	MetricMemoryHigh           = "rightsize.memory.high"
 	MetricMemoryRequest        = "rightsize.memory.request"
 	MetricMemoryHost           = "rightsize.memory.host"
+	MetricMemoryPeak           = "rightsize.memory.peak"
+	MetricMemorySwapLimit      = "rightsize.memory.swap.limit"
+	MetricMemoryEvents         = "rightsize.memory.events"
 	MetricPIDsUsage            = "rightsize.pids.usage"
 	MetricPIDsLimit            = "rightsize.pids.limit"
 	MetricPressureStalledTime  = "rightsize.pressure.stalled_time"
@@ -64,8 +68,8 @@ const (
 )
 
 // Attribute keys. Only rightsize.pressure.stalled_time, rightsize.info,
-// rightsize.reaper.active and rightsize.memory.pressure.signals carry
-// attributes.
+// rightsize.memory.events, rightsize.reaper.active and
+// rightsize.memory.pressure.signals carry attributes.
 const (
 	// AttrPressureResource is "cpu", "memory" or "io".
 	AttrPressureResource = "rightsize.pressure.resource"
@@ -91,6 +95,10 @@ const (
 	AttrK8sQOSClass = "rightsize.k8s.qos_class"
 	// AttrCgroupLayout is "v1", "v2", "hybrid" or "none".
 	AttrCgroupLayout = "rightsize.cgroup.layout"
+
+	// AttrMemoryEvent is the memory limit event, named as in the kernel's
+	// memory.events: "high", "max", "oom" or "oom_kill".
+	AttrMemoryEvent = "rightsize.memory.event"
 
 	// AttrReaperMode is the zombie reaper's mode: "off", "orphans" or
 	// "all".

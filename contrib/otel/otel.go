@@ -103,6 +103,7 @@ type Registration struct {
 	info         map[cgroup.Layout][]metric.ObserveOption
 	reaperOpts   map[string][]metric.ObserveOption // by mode
 	signalOpts   [][]metric.ObserveOption
+	eventOpts    [4][]metric.ObserveOption // in the order of memoryEvents
 	env          detect.Env
 }
 
@@ -119,6 +120,9 @@ type instruments struct {
 	throttledTime        metric.Float64ObservableCounter
 	memLimit, memHigh    metric.Int64ObservableUpDownCounter
 	memRequest, memHost  metric.Int64ObservableUpDownCounter
+	memSwapLimit         metric.Int64ObservableUpDownCounter
+	memPeak              metric.Int64ObservableGauge
+	memEvents            metric.Int64ObservableCounter
 	pidsUsage, pidsLimit metric.Int64ObservableUpDownCounter
 	stalled              metric.Float64ObservableCounter
 	info                 metric.Int64ObservableGauge
@@ -282,6 +286,12 @@ func newInstruments(m metric.Meter, goMetrics bool) (instruments, error) {
 		"Memory request from RIGHTSIZE_MEMORY_REQUEST_BYTES (the Downward API). Absent when unset.")
 	i64udc(&i.memHost, MetricMemoryHost, "By",
 		"Memory of the host (MemTotal in /proc/meminfo).")
+	i64g(&i.memPeak, MetricMemoryPeak, "By",
+		"Highest memory usage of the process's cgroup since it was created (memory.peak, cgroup v2 on Linux 5.19+; memory.max_usage_in_bytes on v1). Absent where the kernel has no such file.")
+	i64udc(&i.memSwapLimit, MetricMemorySwapLimit, "By",
+		"Swap the process's cgroup may use beyond its memory limit: the smallest memory.swap.max over the hierarchy (v2), or memory.memsw.limit_in_bytes minus memory.limit_in_bytes (v1). Absent when unlimited or when swap is not accounted.")
+	i64c(&i.memEvents, MetricMemoryEvents, "{event}",
+		"Memory limit events of the process's cgroup and its descendants, by event as the kernel's memory.events names them: high (reclaim forced past memory.high), max (usage about to pass memory.max), oom (the cgroup ran out of memory), oom_kill (processes the OOM killer killed in it). On cgroup v1, max is memory.failcnt, oom and oom_kill are memory.oom_control's oom_kill and high is 0. Absent without the memory controller's files.")
 	i64udc(&i.pidsUsage, MetricPIDsUsage, "{task}",
 		"Number of tasks (processes and threads) in the process's cgroup and its descendants (pids.current).")
 	i64udc(&i.pidsLimit, MetricPIDsLimit, "{task}",
@@ -329,6 +339,10 @@ var (
 // order of signalOpts: every one is observed at every collection.
 var pressureCauses = runtimeinfo.PressureCauses()
 
+// memoryEvents are the values of rightsize.memory.event, in the order of
+// eventOpts and of the fields of cgroup.MemoryEvents.
+var memoryEvents = [4]string{"high", "max", "oom", "oom_kill"}
+
 // reaperModes are the modes of package reaper.
 var reaperModes = [...]string{"off", "orphans", "all"}
 
@@ -353,6 +367,10 @@ func (g *Registration) precompute() {
 	g.reaperOpts = map[string][]metric.ObserveOption{}
 	for _, m := range reaperModes {
 		g.reaperOpts[m] = reaperOpts(m)
+	}
+	for e, event := range memoryEvents {
+		g.eventOpts[e] = []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(
+			attribute.String(AttrMemoryEvent, event)))}
 	}
 	g.signalOpts = make([][]metric.ObserveOption, len(pressureCauses))
 	for c, cause := range pressureCauses {
@@ -497,6 +515,18 @@ func (g *Registration) observe(o metric.Observer) {
 	}
 	if st.Memory.HasWorkingSet {
 		o.ObserveInt64(i.memWorkingSet, st.Memory.WorkingSet)
+	}
+	if st.Memory.HasPeak {
+		o.ObserveInt64(i.memPeak, st.Memory.Peak)
+	}
+	if s.HasSwapLimit {
+		o.ObserveInt64(i.memSwapLimit, s.SwapLimit.Bytes)
+	}
+	if st.Memory.HasEvents {
+		e := &st.Memory.Events
+		for k, n := range [4]uint64{e.High, e.Max, e.OOM, e.OOMKill} {
+			o.ObserveInt64(i.memEvents, sat(n), g.eventOpts[k]...)
+		}
 	}
 	if st.PIDs.HasCurrent {
 		o.ObserveInt64(i.pidsUsage, st.PIDs.Current)

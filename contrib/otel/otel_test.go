@@ -52,6 +52,10 @@ func info(container bool, runtime, orchestrator, qos, layout string) string {
 	return keyKV(rsotel.MetricInfo, kv...)
 }
 
+func memEvent(event string) string {
+	return keyKV(rsotel.MetricMemoryEvents, attribute.String(rsotel.AttrMemoryEvent, event))
+}
+
 func signals(cause runtimeinfo.PressureCause) string {
 	return keyKV(rsotel.MetricMemoryPressureSignals, attribute.String(rsotel.AttrPressureCause, string(cause)))
 }
@@ -106,6 +110,12 @@ func TestV2Nested(t *testing.T) {
 		rsotel.MetricMemoryHigh:                 udcInt("By", 1073741824), // leaf; /a says max
 		rsotel.MetricContainerMemoryUsage:       udcInt("By", 209715200),
 		rsotel.MetricContainerMemoryWorkingSet:  udcInt("By", 209715200-52428800),
+		rsotel.MetricMemoryPeak:                 gaugeInt("By", 314572800),
+		rsotel.MetricMemorySwapLimit:            udcInt("By", 0), // memory.swap.max 0: no swap at all, a limit
+		memEvent("high"):                        ctrInt("{event}", 12),
+		memEvent("max"):                         ctrInt("{event}", 3),
+		memEvent("oom"):                         ctrInt("{event}", 1),
+		memEvent("oom_kill"):                    ctrInt("{event}", 1),
 		rsotel.MetricPIDsUsage:                  udcInt("{task}", 12),
 		rsotel.MetricPIDsLimit:                  udcInt("{task}", 200),
 		pressure("cpu", "some", "container"):    ctrFloat("s", 0.123456),
@@ -141,6 +151,12 @@ func TestV1Docker(t *testing.T) {
 		rsotel.MetricMemoryLimit:               udcInt("By", 268435456),
 		rsotel.MetricContainerMemoryUsage:      udcInt("By", 104857600),
 		rsotel.MetricContainerMemoryWorkingSet: udcInt("By", 104857600-10485760),
+		rsotel.MetricMemoryPeak:                gaugeInt("By", 157286400),         // memory.max_usage_in_bytes
+		rsotel.MetricMemorySwapLimit:           udcInt("By", 536870912-268435456), // memsw limit minus memory limit
+		memEvent("high"):                       ctrInt("{event}", 0),              // no such limit on v1
+		memEvent("max"):                        ctrInt("{event}", 3),              // memory.failcnt
+		memEvent("oom"):                        ctrInt("{event}", 1),              // memory.oom_control oom_kill
+		memEvent("oom_kill"):                   ctrInt("{event}", 1),
 		rsotel.MetricPIDsUsage:                 udcInt("{task}", 7),
 		rsotel.MetricPIDsLimit:                 udcInt("{task}", 100),
 		rsotel.MetricMemoryHost:                udcInt("By", 8<<30),
@@ -175,6 +191,11 @@ func TestKubernetes(t *testing.T) {
 		rsotel.MetricMemoryHost:                                   udcInt("By", 16364588*1024),
 		rsotel.MetricContainerMemoryUsage:                         udcInt("By", 134217728),
 		rsotel.MetricContainerMemoryWorkingSet:                    udcInt("By", 134217728-16777216),
+		rsotel.MetricMemoryPeak:                                   gaugeInt("By", 150994944),
+		memEvent("high"):                                          ctrInt("{event}", 0),
+		memEvent("max"):                                           ctrInt("{event}", 0),
+		memEvent("oom"):                                           ctrInt("{event}", 0),
+		memEvent("oom_kill"):                                      ctrInt("{event}", 0),
 		rsotel.MetricPIDsUsage:                                    udcInt("{task}", 9),
 		info(true, "containerd", "kubernetes", "Burstable", "v2"): gaugeInt("", 1),
 		rsotel.MetricReadErrors:                                   ctrInt("{collection}", 0),
@@ -245,6 +266,18 @@ func expected(s *runtimeinfo.Snapshot, r *runtimeinfo.Reader, goMetrics bool) ma
 		if m.has {
 			want[m.name] = udcInt("By", float64(m.v))
 		}
+	}
+	if st.Memory.HasPeak {
+		want[rsotel.MetricMemoryPeak] = gaugeInt("By", float64(st.Memory.Peak))
+	}
+	if s.HasSwapLimit {
+		want[rsotel.MetricMemorySwapLimit] = udcInt("By", float64(s.SwapLimit.Bytes))
+	}
+	if st.Memory.HasEvents {
+		want[memEvent("high")] = ctrInt("{event}", float64(st.Memory.Events.High))
+		want[memEvent("max")] = ctrInt("{event}", float64(st.Memory.Events.Max))
+		want[memEvent("oom")] = ctrInt("{event}", float64(st.Memory.Events.OOM))
+		want[memEvent("oom_kill")] = ctrInt("{event}", float64(st.Memory.Events.OOMKill))
 	}
 	if st.PIDs.HasCurrent {
 		want[rsotel.MetricPIDsUsage] = udcInt("{task}", float64(st.PIDs.Current))
@@ -375,7 +408,8 @@ func TestSemconvNames(t *testing.T) {
 		rsotel.MetricInfo, rsotel.MetricReadErrors, rsotel.MetricContainerMemoryWorkingSet,
 		rsotel.MetricPIDNamespaceProcessCount, rsotel.MetricPIDNamespaceZombieCount, rsotel.MetricProcessChildCount,
 		rsotel.MetricProcessZombieChildCount, rsotel.MetricProcessFileDescriptorLimit, rsotel.MetricReaperActive,
-		rsotel.MetricReaperReaped, rsotel.MetricMemoryPressureSignals} {
+		rsotel.MetricReaperReaped, rsotel.MetricMemoryPressureSignals, rsotel.MetricMemoryPeak,
+		rsotel.MetricMemorySwapLimit, rsotel.MetricMemoryEvents} {
 		if !strings.HasPrefix(n, "rightsize.") && !strings.HasPrefix(n, "container.") {
 			t.Errorf("%s: not under rightsize. or container.", n)
 		}

@@ -283,6 +283,18 @@ func (c *Collector) collectSnapshot(s *runtimeinfo.Snapshot, gauge, counter send
 	if st.Memory.HasWorkingSet {
 		gauge(descMemWorkingSet, float64(st.Memory.WorkingSet))
 	}
+	if st.Memory.HasPeak {
+		gauge(descMemPeak, float64(st.Memory.Peak))
+	}
+	if s.HasSwapLimit {
+		gauge(descMemSwapLimit, float64(s.SwapLimit.Bytes))
+	}
+	if st.Memory.HasEvents {
+		e := &st.Memory.Events
+		for i, n := range [4]uint64{e.High, e.Max, e.OOM, e.OOMKill} {
+			counter(descMemEvents, float64(n), memoryEvents[i])
+		}
+	}
 	if st.PIDs.HasCurrent {
 		gauge(descPIDsCurrent, float64(st.PIDs.Current))
 	}

@@ -163,6 +163,10 @@ func pressure(resource, kind, scope string) string {
 	return key(rsprom.MetricPressureStalled, "resource", resource, "kind", kind, "scope", scope)
 }
 
+func memEvent(event string) string {
+	return key(rsprom.MetricMemoryEvents, "event", event)
+}
+
 func signals(cause runtimeinfo.PressureCause) string {
 	return key(rsprom.MetricMemoryPressureSignals, "cause", string(cause))
 }
@@ -198,6 +202,11 @@ func TestCollectorV2HostNested(t *testing.T) {
 		rsprom.MetricMemoryHost:                 gauge(16777216000), // the tree's /proc/meminfo MemTotal
 		rsprom.MetricMemoryUsage:                gauge(209715200),
 		rsprom.MetricMemoryWorkingSet:           gauge(209715200 - 52428800),
+		rsprom.MetricMemorySwapLimit:            gauge(0),    // leaf memory.swap.max 0: no swap at all, a limit
+		memEvent("high"):                        counter(12), // the leaf's memory.events
+		memEvent("max"):                         counter(3),
+		memEvent("oom"):                         counter(1),
+		memEvent("oom_kill"):                    counter(1),
 		rsprom.MetricPIDsCurrent:                gauge(12),
 		rsprom.MetricPIDsLimit:                  gauge(200),
 		pressure("cpu", "some", "container"):    counter(0.123456),
@@ -239,6 +248,11 @@ func TestCollectorKubernetes(t *testing.T) {
 		rsprom.MetricMemoryHost:                                   gauge(16757338112), // the tree's /proc/meminfo MemTotal
 		rsprom.MetricMemoryUsage:                                  gauge(134217728),
 		rsprom.MetricMemoryWorkingSet:                             gauge(134217728 - 16777216),
+		rsprom.MetricMemoryPeak:                                   gauge(150994944), // memory.peak
+		memEvent("high"):                                          counter(0),
+		memEvent("max"):                                           counter(0),
+		memEvent("oom"):                                           counter(0),
+		memEvent("oom_kill"):                                      counter(0),
 		rsprom.MetricPIDsCurrent:                                  gauge(9),
 		rsprom.MetricGOMAXPROCS:                                   gauge(float64(runtime.GOMAXPROCS(0))),
 		info(true, "containerd", "kubernetes", "Burstable", "v2"): gauge(1),
@@ -320,6 +334,18 @@ func expected(s *runtimeinfo.Snapshot, r *runtimeinfo.Reader) map[string]sample 
 	}
 	if st.Memory.HasWorkingSet {
 		want[rsprom.MetricMemoryWorkingSet] = gauge(float64(st.Memory.WorkingSet))
+	}
+	if st.Memory.HasPeak {
+		want[rsprom.MetricMemoryPeak] = gauge(float64(st.Memory.Peak))
+	}
+	if s.HasSwapLimit {
+		want[rsprom.MetricMemorySwapLimit] = gauge(float64(s.SwapLimit.Bytes))
+	}
+	if st.Memory.HasEvents {
+		want[memEvent("high")] = counter(float64(st.Memory.Events.High))
+		want[memEvent("max")] = counter(float64(st.Memory.Events.Max))
+		want[memEvent("oom")] = counter(float64(st.Memory.Events.OOM))
+		want[memEvent("oom_kill")] = counter(float64(st.Memory.Events.OOMKill))
 	}
 	if st.PIDs.HasCurrent {
 		want[rsprom.MetricPIDsCurrent] = gauge(float64(st.PIDs.Current))

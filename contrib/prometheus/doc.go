@@ -34,6 +34,9 @@
 //	rightsize_memory_host_bytes               gauge    the host's memory (MemTotal)
 //	rightsize_memory_usage_bytes              gauge    memory charged to the cgroup, page cache included
 //	rightsize_memory_working_set_bytes        gauge    usage minus inactive file cache (what the kubelet evicts on)
+//	rightsize_memory_peak_bytes               gauge    highest usage of the cgroup (memory.peak, v1 memory.max_usage_in_bytes)
+//	rightsize_memory_swap_limit_bytes         gauge    swap the cgroup may use beyond its memory limit (hierarchy minimum)
+//	rightsize_memory_events_total             counter  memory.events, label event (high, max, oom, oom_kill)
 //	rightsize_pids_current                    gauge    tasks in the cgroup
 //	rightsize_pids_limit                      gauge    pids.max (hierarchy minimum)
 //	rightsize_pressure_stalled_seconds_total  counter  PSI stall time, labels resource (cpu, memory, io), kind (some, full), scope (container, host)
@@ -147,6 +150,8 @@
 //	rate(rightsize_cpu_usage_seconds_total[5m]) / rightsize_cpu_limit_cores
 //	# how close the working set is to the OOM killer
 //	rightsize_memory_working_set_bytes / rightsize_memory_limit_bytes
+//	# processes the OOM killer killed in the container in the last hour
+//	increase(rightsize_memory_events_total{event="oom_kill"}[1h])
 //	# GOMAXPROCS above the CPU limit: throttling ahead
 //	rightsize_gomaxprocs > ceil(rightsize_cpu_limit_cores)
 //	# share of time some of the container's tasks waited for memory

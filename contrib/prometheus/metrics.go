@@ -23,6 +23,9 @@ const (
 	MetricMemoryHost          = "rightsize_memory_host_bytes"
 	MetricMemoryUsage         = "rightsize_memory_usage_bytes"
 	MetricMemoryWorkingSet    = "rightsize_memory_working_set_bytes"
+	MetricMemoryPeak          = "rightsize_memory_peak_bytes"
+	MetricMemorySwapLimit     = "rightsize_memory_swap_limit_bytes"
+	MetricMemoryEvents        = "rightsize_memory_events_total"
 	MetricPIDsCurrent         = "rightsize_pids_current"
 	MetricPIDsLimit           = "rightsize_pids_limit"
 	MetricPressureStalled     = "rightsize_pressure_stalled_seconds_total"
@@ -55,6 +58,14 @@ var infoLabels = []string{"container", "runtime", "orchestrator", "qos_class", "
 // in order: resource ("cpu", "memory", "io"), kind ("some", "full") and
 // scope (scopeContainer or scopeHost).
 var pressureLabels = []string{"resource", "kind", "scope"}
+
+// memoryEventLabels are the labels of rightsize_memory_events_total: the
+// event, one of memoryEvents.
+var memoryEventLabels = []string{"event"}
+
+// memoryEvents are the values of the event label, named as in the kernel's
+// memory.events.
+var memoryEvents = [4]string{"high", "max", "oom", "oom_kill"}
 
 // reaperLabels are the labels of rightsize_reaper_active: the reaper's
 // mode ("off", "orphans", "all").
@@ -107,6 +118,12 @@ var (
 		"Memory charged to the process's cgroup, page cache included (memory.current or memory.usage_in_bytes).", nil, nil)
 	descMemWorkingSet = prom.NewDesc(MetricMemoryWorkingSet,
 		"Memory usage minus inactive file cache, what the kubelet evicts on.", nil, nil)
+	descMemPeak = prom.NewDesc(MetricMemoryPeak,
+		"Highest memory usage of the process's cgroup since it was created (memory.peak, cgroup v2 on Linux 5.19+; memory.max_usage_in_bytes on v1). Absent where the kernel has no such file.", nil, nil)
+	descMemSwapLimit = prom.NewDesc(MetricMemorySwapLimit,
+		"Swap the process's cgroup may use beyond its memory limit: the smallest memory.swap.max over the hierarchy (v2), or memory.memsw.limit_in_bytes minus memory.limit_in_bytes (v1). Absent when unlimited or when swap is not accounted.", nil, nil)
+	descMemEvents = prom.NewDesc(MetricMemoryEvents,
+		"Memory limit events of the process's cgroup and its descendants, by event as the kernel's memory.events names them: high (reclaim forced because usage passed memory.high), max (usage about to pass memory.max), oom (the cgroup ran out of memory), oom_kill (processes the OOM killer killed in it). On cgroup v1, max is memory.failcnt, oom and oom_kill are the oom_kill of memory.oom_control (Linux 4.13+) and high is 0. Absent without the memory controller's files.", memoryEventLabels, nil)
 	descPIDsCurrent = prom.NewDesc(MetricPIDsCurrent,
 		"Number of tasks (threads) in the process's cgroup and its descendants (pids.current).", nil, nil)
 	descPIDsLimit = prom.NewDesc(MetricPIDsLimit,
@@ -145,7 +162,8 @@ var (
 	allDescs = []*prom.Desc{
 		descCPULimit, descCPURequest, descCPUsAllowed, descCPUUsage, descCPUUsageOtherCgroup,
 		descCPUPeriods, descCPUThrottledPeriods, descCPUThrottledSeconds, descMemLimit,
-		descMemHigh, descMemRequest, descMemHost, descMemUsage, descMemWorkingSet, descPIDsCurrent,
+		descMemHigh, descMemRequest, descMemHost, descMemUsage, descMemWorkingSet, descMemPeak,
+		descMemSwapLimit, descMemEvents, descPIDsCurrent,
 		descPIDsLimit, descPressureStalled, descPIDNamespaceProcesses, descPIDNamespaceZombies,
 		descProcessChildren, descProcessZombieChildren, descProcessThreads, descProcessOpenFDs,
 		descProcessMaxFDs, descReaperActive, descReaperReaped, descPressureSignals,
