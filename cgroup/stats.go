@@ -84,8 +84,10 @@ type MemoryStats struct {
 
 // MemoryEvents counts memory limit events of the process's cgroup
 // (hierarchical on v2, memory.events). On v1 High is always 0 (no such
-// limit), Max is memory.failcnt (times usage hit the limit) and OOM and
-// OOMKill are memory.oom_control's oom_kill (Linux 4.13+).
+// limit), Max is memory.failcnt (times usage hit the memory limit; a
+// memory+swap limit that binds first counts in memory.memsw.failcnt, not
+// here) and OOM and OOMKill are memory.oom_control's oom_kill (Linux
+// 4.13+).
 type MemoryEvents struct {
 	High, Max, OOM, OOMKill uint64
 }
