@@ -103,3 +103,52 @@ func TestScannerBounded(t *testing.T) {
 		}
 	}
 }
+
+// NewScannerOf reads another process's share: PID 1 of the fixtures gives
+// the table NewScanner gives (the trees' /proc/self is PID 1); PID 58 has
+// one child, the zombie 90, found by the stat walk (58 has no task
+// directory), and no fd directory or limits file, each an error naming its
+// file.
+func TestScannerOf(t *testing.T) {
+	for _, tree := range []string{"testdata/proctable", "testdata/proctable-nochildren"} {
+		self, err := NewFS(tree).ProcessTable()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := NewFS(tree).NewScannerOf(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var one ProcessTable
+		if err := s.ProcessTable(&one); err != nil || one != self {
+			t.Errorf("%s: PID 1 %+v, %v; want /proc/self's %+v", tree, one, err, self)
+		}
+		s.Close()
+
+		s, err = NewFS(tree).NewScannerOf(58)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pt ProcessTable
+		err = s.ProcessTable(&pt)
+		s.Close()
+		want := ProcessTable{PID: 58, HasProcesses: true, Processes: 4, Zombies: 2, HasChildren: true, Children: 1, ZombieChildren: 1,
+			HasThreads: true, Threads: 1}
+		if pt != want {
+			t.Errorf("%s: PID 58 %+v; want %+v", tree, pt, want)
+		}
+		for _, file := range []string{"/proc/58/fd", "/proc/58/limits"} {
+			if err == nil || !strings.Contains(err.Error(), filepath.Join(tree, file)) {
+				t.Errorf("%s: PID 58 error %v; want one naming %s", tree, err, file)
+			}
+		}
+		for _, pid := range []int{999, 0, -1} {
+			if s, err := NewFS(tree).NewScannerOf(pid); err == nil {
+				s.Close()
+				t.Errorf("%s: NewScannerOf(%d) succeeded", tree, pid)
+			} else if !strings.Contains(err.Error(), "/proc/") {
+				t.Errorf("%s: NewScannerOf(%d): %v; want an error naming the file", tree, pid, err)
+			}
+		}
+	}
+}

@@ -42,3 +42,24 @@ func ExampleFS_MountInfo() {
 	// cgroup2 /sys/fs/cgroup/unified /
 	// skipped 0
 }
+
+// A Scanner of another process: here PID 1 of a captured pod, which has
+// left a zombie child unreaped. Live, procfs.NewFS("") and the PID of,
+// say, the container's PID 1 do the same.
+func ExampleFS_NewScannerOf() {
+	sc, err := procfs.NewFS("testdata/proctable").NewScannerOf(1)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer sc.Close()
+	var t procfs.ProcessTable
+	if err := sc.ProcessTable(&t); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("PID %d: %d children, %d of them zombies; %d threads; %d of %d descriptors\n",
+		t.PID, t.Children, t.ZombieChildren, t.Threads, t.FDs, t.FDLimit.Soft)
+	// Output:
+	// PID 1: 2 children, 1 of them zombies; 9 threads; 5 of 1024 descriptors
+}

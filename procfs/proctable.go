@@ -35,9 +35,10 @@ type ProcessTable struct {
 	Threads    int
 
 	// FDs is the number of descriptors this process has open, and
-	// FDLimit its RLIMIT_NOFILE: getrlimit(2) on the live system (Go
-	// raises the soft limit to the hard one at start), the "Max open
-	// files" line of /proc/self/limits in a captured tree. A descriptor
+	// FDLimit its RLIMIT_NOFILE: getrlimit(2) for this process on the live
+	// system (Go raises the soft limit to the hard one at start), else
+	// the "Max open files" line of /proc/<pid>/limits (a captured tree,
+	// or another process: FS.NewScannerOf). A descriptor
 	// can be opened while FDs < FDLimit.Soft (exactly: while a number
 	// below it is free).
 	HasFDs     bool
@@ -80,12 +81,12 @@ func (s *Scanner) ProcessTable(t *ProcessTable) error {
 	}
 	var l Limit
 	var ok bool
-	if s.fs.IsLive() {
+	if s.self {
 		l, ok = liveFDLimit()
 	}
 	if !ok {
 		var ls Limits
-		if ls, e5 = s.fs.Limits("self"); e5 == nil {
+		if ls, e5 = s.fs.Limits(s.dir); e5 == nil {
 			l, ok = ls.OpenFiles, ls.HasOpenFiles
 		}
 	}

@@ -4,22 +4,24 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"strconv"
 	"syscall"
 
 	"github.com/rightsize/rightsize/internal/rootfs"
 )
 
-// Scanner reads this process's share of the process table again and again,
+// Scanner reads a process's share of the process table again and again,
 // for [Scanner.ProcessTable]: the processes of its PID namespace, its
-// children and their states, its threads and its descriptors. It keeps
-// /proc, /proc/self/task, /proc/self/fd and /proc/self/fdinfo open and
-// reads into buffers of its own, so that on the live system a scan
-// allocates nothing unless a process vanishes under it (exits and is
-// reaped mid-scan, which costs one error value). A Scanner is not safe for
-// concurrent use.
+// children and their states, its threads and its descriptors. The process
+// is this one ([FS.NewScanner], through /proc/self) or another one
+// ([FS.NewScannerOf]). It keeps /proc and the process's task, fd and
+// fdinfo directories open and reads into buffers of its own, so that on
+// the live system a scan allocates nothing unless a process vanishes under
+// it (exits and is reaped mid-scan, which costs one error value). A
+// Scanner is not safe for concurrent use.
 //
-// Children are found in the children files of this process's threads
+// Children are found in the children files of the process's threads
 // (proc(5), CONFIG_PROC_CHILDREN); where the kernel has none, and in a
 // captured tree without them, every /proc/<pid>/stat is read instead and
 // the processes whose parent is this one are kept.
@@ -29,7 +31,12 @@ import (
 // are the module's own and not part of this API.
 type Scanner struct {
 	fs  FS
-	pid int // this process's PID in the /proc mount's namespace
+	pid int // the process's PID in the /proc mount's namespace
+	// dir is the process's entry in /proc: "self", or its PID.
+	dir string
+	// self: the process is this one, on the live system, whose
+	// descriptors include the Scanner's own (see own).
+	self bool
 
 	proc   rootfs.Dir
 	task   rootfs.Dir // not open when the tree has no task directory
@@ -45,22 +52,39 @@ type Scanner struct {
 	link    [64]byte
 }
 
-// NewScanner opens the directories a Scanner reads. It fails when /proc
-// or /proc/self/stat cannot be read; a missing task, fd or fdinfo
-// directory only disables what needs it.
-func (fs FS) NewScanner() (*Scanner, error) {
-	st, err := fs.ProcStat("self")
+// NewScanner opens the directories a Scanner of this process reads
+// (/proc/self). It fails when /proc or /proc/self/stat cannot be read; a
+// missing task, fd or fdinfo directory only disables what needs it.
+func (fs FS) NewScanner() (*Scanner, error) { return fs.newScanner("self") }
+
+// NewScannerOf is NewScanner for the process pid of the /proc mount's PID
+// namespace instead of this one: its children, threads, descriptors and
+// RLIMIT_NOFILE (the "Max open files" line of /proc/<pid>/limits). It
+// fails when /proc or /proc/<pid>/stat cannot be read (no such process, a
+// pid that is not positive). Counting another user's descriptors needs the
+// privileges ls /proc/<pid>/fd needs; without them that count is left out
+// with its error.
+func (fs FS) NewScannerOf(pid int) (*Scanner, error) {
+	if pid <= 0 {
+		return nil, fs.box(name(strconv.Itoa(pid)), malformed("not a process ID"))
+	}
+	return fs.newScanner(strconv.Itoa(pid))
+}
+
+func (fs FS) newScanner(dir string) (*Scanner, error) {
+	st, err := fs.ProcStat(dir)
 	if err != nil {
 		return nil, err
 	}
-	s := &Scanner{fs: fs, pid: st.PID}
+	s := &Scanner{fs: fs, pid: st.PID, dir: dir}
+	s.self = fs.IsLive() && (dir == "self" || st.PID == os.Getpid())
 	if s.proc, err = fs.root.OpenDir(name()); err != nil {
 		return nil, err
 	}
-	s.task, _ = fs.root.OpenDir(name("self", "task"))
-	s.fd, _ = fs.root.OpenDir(name("self", "fd"))
-	s.fdinfo, _ = fs.root.OpenDir(name("self", "fdinfo"))
-	s.childrenFiles = s.task.IsOpen() && fs.root.Exists(name("self", "task", strconv.Itoa(st.PID), "children"))
+	s.task, _ = fs.root.OpenDir(name(dir, "task"))
+	s.fd, _ = fs.root.OpenDir(name(dir, "fd"))
+	s.fdinfo, _ = fs.root.OpenDir(name(dir, "fdinfo"))
+	s.childrenFiles = s.task.IsOpen() && fs.root.Exists(name(dir, "task", strconv.Itoa(st.PID), "children"))
 	return s, nil
 }
 
@@ -125,7 +149,7 @@ func (s *Scanner) eachChild(fn func(pid int, state byte)) error {
 	emit := func(pid int) {
 		if seen++; seen > maxScanPIDs {
 			if ferr == nil {
-				ferr = s.fs.box(name("self", "task"), fmt.Errorf("%w: more than %d children", ErrTooLarge, maxScanPIDs))
+				ferr = s.fs.box(name(s.dir, "task"), fmt.Errorf("%w: more than %d children", ErrTooLarge, maxScanPIDs))
 			}
 			return
 		}
@@ -155,7 +179,7 @@ func (s *Scanner) eachChild(fn func(pid int, state byte)) error {
 			if err != nil {
 				if !vanished(err) {
 					bad = true
-					ferr = &Error{Path: s.fs.root.Join(name("self", "task", string(it.Name()), "children")), Err: err}
+					ferr = &Error{Path: s.fs.root.Join(name(s.dir, "task", string(it.Name()), "children")), Err: err}
 				}
 				break
 			}
@@ -175,7 +199,7 @@ func (s *Scanner) eachChild(fn func(pid int, state byte)) error {
 		}
 		f.Close()
 		if bad && ferr == nil {
-			ferr = s.fs.box(name("self", "task", string(it.Name()), "children"), malformed("not a list of PIDs"))
+			ferr = s.fs.box(name(s.dir, "task", string(it.Name()), "children"), malformed("not a list of PIDs"))
 		}
 		if ferr != nil {
 			return ferr
@@ -258,7 +282,7 @@ func (s *Scanner) threads() (int, error) {
 // own reports whether fd is one of the Scanner's own descriptors, which a
 // count of this process's descriptors leaves out.
 func (s *Scanner) own(fd []byte) bool {
-	if !s.fs.IsLive() {
+	if !s.self {
 		return false
 	}
 	n, ok := parseUint64(fd)
@@ -278,7 +302,7 @@ var errNoFdDir = errors.New("no fd directory")
 // fds counts this process's open descriptors, the Scanner's own left out.
 func (s *Scanner) fds() (int, error) {
 	if !s.fd.IsOpen() {
-		return 0, &Error{Path: s.fs.root.Join(name("self", "fd")), Err: errNoFdDir}
+		return 0, &Error{Path: s.fs.root.Join(name(s.dir, "fd")), Err: errNoFdDir}
 	}
 	n := 0
 	it := s.fd.Entries(s.dirBuf[:])
@@ -296,7 +320,7 @@ func (s *Scanner) fds() (int, error) {
 // a pidfd of a reaped process (Pid: -1) too.
 func (s *Scanner) pidfds(dst []int) ([]int, error) {
 	if !s.fd.IsOpen() || !s.fdinfo.IsOpen() {
-		return dst, &Error{Path: s.fs.root.Join(name("self", "fdinfo")), Err: errNoFdDir}
+		return dst, &Error{Path: s.fs.root.Join(name(s.dir, "fdinfo")), Err: errNoFdDir}
 	}
 	it := s.fd.Entries(s.dirBuf[:])
 	for it.Next() {

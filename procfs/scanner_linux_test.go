@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -164,4 +165,74 @@ func BenchmarkScannerPidfds(b *testing.B) {
 func BenchmarkProcessTable(b *testing.B) {
 	var pt ProcessTable
 	benchScanner(b, func(s *Scanner, buf []int) { _ = s.ProcessTable(&pt) })
+}
+
+// scannerOfHelperEnv makes TestScannerOfHelper the helper process of
+// TestScannerOfLive.
+const scannerOfHelperEnv = "RIGHTSIZE_PROCFS_SCANNER_OF_HELPER"
+
+// TestScannerOfHelper, in the helper process: it leaves one child as a
+// zombie (started with ForkExec and never waited for), says so, and waits
+// for its standard input to close.
+func TestScannerOfHelper(t *testing.T) {
+	if os.Getenv(scannerOfHelperEnv) == "" {
+		t.Skip("helper process of TestScannerOfLive")
+	}
+	raw, err := syscall.ForkExec(os.Args[0], []string{os.Args[0], "-test.run=^$"}, &syscall.ProcAttr{Env: []string{"GORACE=atexit_sleep_ms=0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitZombie(t, raw)
+	os.Stdout.WriteString("ready " + strconv.Itoa(raw) + "\n")
+	var b [1]byte
+	os.Stdin.Read(b[:])
+	os.Exit(0)
+}
+
+// NewScannerOf on the live system reads another process: a helper with one
+// zombie child, its threads, its descriptors (all of them: the Scanner's
+// own are in this process) and its RLIMIT_NOFILE from its limits file.
+func TestScannerOfLive(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestScannerOfHelper$")
+	cmd.Env = append(os.Environ(), scannerOfHelperEnv+"=1", "GORACE=atexit_sleep_ms=0")
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer in.Close()
+	var line [64]byte
+	n, _ := out.Read(line[:])
+	if !strings.HasPrefix(string(line[:n]), "ready ") {
+		t.Fatalf("helper said %q", line[:n])
+	}
+
+	s, err := NewFS("").NewScannerOf(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var pt ProcessTable
+	if err := s.ProcessTable(&pt); err != nil {
+		t.Fatal(err)
+	}
+	fds, err := os.ReadDir("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lim, err := NewFS("").Limits(strconv.Itoa(cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pt.PID != cmd.Process.Pid || !pt.HasChildren || pt.Children != 1 || pt.ZombieChildren != 1 || !pt.HasThreads || pt.Threads < 1 ||
+		!pt.HasFDs || pt.FDs != len(fds) || !pt.HasFDLimit || pt.FDLimit != lim.OpenFiles || !pt.HasProcesses || pt.Zombies < 1 {
+		t.Errorf("helper %d: %+v; want 1 zombie child, %d descriptors, limit %+v", cmd.Process.Pid, pt, len(fds), lim.OpenFiles)
+	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"io/fs"
-	"path"
 	"strconv"
 	"strings"
 	"syscall"
@@ -15,9 +14,8 @@ import (
 // The "processes" section: the process table as one process sees it. By
 // default that process is the one the Reader reads as "self": this
 // command's own process when live, the process that ran the capture under
-// --root. --pid N describes process N instead, computed here from the
-// parts procfs exposes (its stat and limits, the stat of every process,
-// its fd directory), since procfs.Scanner reads "self" only.
+// --root. --pid N describes process N instead, through a procfs.Scanner of
+// that process: the same reads as the Reader's.
 
 // processFields are the fields of the section, for "unknown".
 var processFields = []string{
@@ -26,7 +24,6 @@ var processFields = []string{
 }
 
 var (
-	countFields    = []string{"processes.processes", "processes.zombies"}
 	childFields    = []string{"processes.children", "processes.zombieChildren"}
 	statFieldsProc = []string{"processes.processes", "processes.zombies", "processes.children", "processes.zombieChildren", "processes.threads"}
 )
@@ -47,11 +44,7 @@ func near(v, limit uint64) bool {
 // the fields they leave unknown (fieldsOf).
 func (c *collector) processTable(snap *runtimeinfo.Snapshot) {
 	if c.src.pid > 0 {
-		t, errs := c.src.tableOf(c.src.pid)
-		c.publishTable(&t, nil)
-		for _, e := range errs {
-			c.fail(e.err, e.fields...)
-		}
+		c.pidTable(c.src.pid)
 		return
 	}
 	if !snap.HasProcessTable && !snap.ProcessTable.HasProcesses && !snap.ProcessTable.HasFDLimit {
@@ -96,79 +89,28 @@ func limitOrNil(v uint64) *uint64 {
 	return &v
 }
 
-// tableErr is an error of tableOf with the fields it leaves unknown.
-type tableErr struct {
-	err    error
-	fields []string
-}
-
-// tableOf reads process pid's share of the process table the way
-// procfs.Scanner reads this process's: its stat (threads), the stat of
-// every process of /proc (processes, zombies, and its children: those
-// whose parent it is), its fd directory and its limits. A process that
-// vanishes while /proc is read is left out. It is not a Scanner because
-// procfs exports none for another process: FS.NewScanner and
-// FS.ProcessTable read /proc/self, whose PID, task, fd and fdinfo
-// directories they open.
-func (s *source) tableOf(pid int) (procfs.ProcessTable, []tableErr) {
-	fsys := procfs.NewFS(s.root.Dir())
-	id := strconv.Itoa(pid)
-	t := procfs.ProcessTable{PID: pid}
-	var errs []tableErr
-	fail := func(err error, fields ...string) { errs = append(errs, tableErr{err, fields}) }
-
-	if st, err := fsys.ProcStat(id); err != nil {
-		fail(err, "processes.threads")
-	} else {
-		t.HasThreads, t.Threads = true, st.NumThreads
+// pidTable fills the section with process pid's share of the process
+// table, read by a procfs.Scanner of that process (procfs.NewScannerOf):
+// the same reads, in the same order, as the Reader's table of "self". Each
+// error leaves unknown the fields its file feeds; one that names no file
+// of the table leaves unknown whatever is missing.
+func (c *collector) pidTable(pid int) {
+	sc, err := procfs.NewFS(c.src.root.Dir()).NewScannerOf(pid)
+	if err != nil {
+		c.fail(err, append([]string{"processes"}, processFields...)...)
+		return
 	}
-
-	if names, err := s.root.ReadDirNames("/proc", maxProcEntries); err != nil {
-		fail(err, statFieldsProc[:4]...)
-	} else {
-		var statErr error
-		for _, n := range names {
-			if n == "" || n[0] < '1' || n[0] > '9' || strings.Trim(n, "0123456789") != "" {
-				continue
-			}
-			st, err := fsys.ProcStat(n)
-			if err != nil {
-				if !vanished(err) && statErr == nil {
-					statErr = err
-				}
-				continue
-			}
-			t.Processes++
-			if st.Zombie() {
-				t.Zombies++
-			}
-			if st.PPID == pid {
-				t.Children++
-				if st.Zombie() {
-					t.ZombieChildren++
-				}
-			}
+	defer sc.Close()
+	var t procfs.ProcessTable
+	err = sc.ProcessTable(&t)
+	c.publishTable(&t, nil)
+	for _, e := range flatten(err) {
+		fields := processFieldsOf(c.relPath(e))
+		if fields == nil {
+			fields = processFields // fail marks only the fields left null
 		}
-		if statErr != nil {
-			t.Processes, t.Zombies, t.Children, t.ZombieChildren = 0, 0, 0, 0
-			fail(statErr, statFieldsProc[:4]...)
-		} else {
-			t.HasProcesses, t.HasChildren = true, true
-		}
+		c.fail(e, fields...)
 	}
-
-	if fds, err := s.root.ReadDirNames(path.Join("/proc", id, "fd"), maxProcEntries); err != nil {
-		fail(err, "processes.fds")
-	} else {
-		t.HasFDs, t.FDs = true, len(fds)
-	}
-
-	if l, err := fsys.Limits(id); err != nil {
-		fail(err, "processes.fdLimit")
-	} else if l.HasOpenFiles {
-		t.HasFDLimit, t.FDLimit = true, l.OpenFiles
-	}
-	return t, errs
 }
 
 // vanished reports whether err means the process is gone: its directory
@@ -179,22 +121,31 @@ func vanished(err error) bool {
 }
 
 // processFieldsOf names the fields a file of the process table feeds
-// (rel is a path inside the root), or nil for another file.
+// (rel is a path inside the root), or nil for another file. The process
+// the table describes is /proc/self, or /proc/<pid> with --pid.
 func processFieldsOf(rel string) []string {
-	switch {
-	case rel == "/proc/self/stat" || rel == "/proc":
+	if rel == "/proc" {
 		return append([]string{"processes"}, processFields...)
-	case rel == "/proc/self/limits":
-		return []string{"processes.fdLimit"}
-	case rel == "/proc/self/fd" || rel == "/proc/self/fdinfo" || strings.HasPrefix(rel, "/proc/self/fd/") || strings.HasPrefix(rel, "/proc/self/fdinfo/"):
-		return []string{"processes.fds"}
-	case rel == "/proc/self/task" || strings.HasPrefix(rel, "/proc/self/task/"):
-		return childFields
 	}
-	if rest, ok := strings.CutPrefix(rel, "/proc/"); ok {
-		if n, ok := strings.CutSuffix(rest, "/stat"); ok && n != "" && strings.Trim(n, "0123456789") == "" {
-			return statFieldsProc
-		}
+	rest, ok := strings.CutPrefix(rel, "/proc/")
+	if !ok {
+		return nil
+	}
+	proc, file, _ := strings.Cut(rest, "/")
+	if proc != "self" && (proc == "" || strings.Trim(proc, "0123456789") != "") {
+		return nil
+	}
+	switch {
+	case file == "stat" && proc == "self":
+		return append([]string{"processes"}, processFields...)
+	case file == "stat":
+		return statFieldsProc
+	case file == "limits":
+		return []string{"processes.fdLimit"}
+	case file == "fd" || file == "fdinfo" || strings.HasPrefix(file, "fd/") || strings.HasPrefix(file, "fdinfo/"):
+		return []string{"processes.fds"}
+	case file == "task" || strings.HasPrefix(file, "task/"):
+		return childFields
 	}
 	return nil
 }
