@@ -65,13 +65,29 @@ func (fs FS) ProcessTable() (ProcessTable, error) {
 // read succeeds.
 func (s *Scanner) ProcessTable(t *ProcessTable) error {
 	*t = ProcessTable{PID: s.pid}
-	var e1, e2, e3, e4, e5 error
+	var e1, e3, e4, e5 error
 	var n, z int
-	if n, z, e1 = s.processes(); e1 == nil {
+	// The processes are counted by reading every /proc/<pid>/stat; the
+	// same walk finds the children (their parent PID is this process's),
+	// so the table needs no children files, which cost a read per thread
+	// and a stat per child on top of the walk. (The reaper, which wants
+	// only the zombie children, reads those files: see eachChild.)
+	var c, zc int
+	e1 = s.eachProcess(func(st statCore) {
+		n++
+		if st.state == 'Z' {
+			z++
+		}
+		if st.ppid == s.pid {
+			c++
+			if st.state == 'Z' {
+				zc++
+			}
+		}
+	})
+	if e1 == nil {
 		t.HasProcesses, t.Processes, t.Zombies = true, n, z
-	}
-	if n, z, e2 = s.children(); e2 == nil {
-		t.HasChildren, t.Children, t.ZombieChildren = true, n, z
+		t.HasChildren, t.Children, t.ZombieChildren = true, c, zc
 	}
 	if n, e3 = s.threads(); e3 == nil {
 		t.HasThreads, t.Threads = true, n
@@ -91,8 +107,8 @@ func (s *Scanner) ProcessTable(t *ProcessTable) error {
 		}
 	}
 	t.HasFDLimit, t.FDLimit = ok, l
-	if e1 == nil && e2 == nil && e3 == nil && e4 == nil && e5 == nil {
+	if e1 == nil && e3 == nil && e4 == nil && e5 == nil {
 		return nil
 	}
-	return errors.Join(e1, e2, e3, e4, e5)
+	return errors.Join(e1, e3, e4, e5)
 }

@@ -21,10 +21,12 @@ import (
 // it (exits and is reaped mid-scan, which costs one error value). A
 // Scanner is not safe for concurrent use.
 //
-// Children are found in the children files of the process's threads
-// (proc(5), CONFIG_PROC_CHILDREN); where the kernel has none, and in a
-// captured tree without them, every /proc/<pid>/stat is read instead and
-// the processes whose parent is this one are kept.
+// [Scanner.ProcessTable] reads every /proc/<pid>/stat to count the
+// processes, and finds the children in the same walk: those whose parent
+// is the process. The scans for the zombie children alone (the reaper's)
+// read the children files of the process's threads instead (proc(5),
+// CONFIG_PROC_CHILDREN), and the stat of each child; where the kernel has
+// none, and in a captured tree without them, they walk every stat too.
 //
 // Package reaper scans through a Scanner too, for the zombie children it
 // reaps and the pidfds os/exec holds (hence /proc/self/fdinfo); those scans
@@ -248,29 +250,6 @@ func (s *Scanner) zombieChildren(dst []int) ([]int, error) {
 		}
 	})
 	return dst, err
-}
-
-// children counts this process's children and, among them, the zombies.
-func (s *Scanner) children() (children, zombies int, err error) {
-	err = s.eachChild(func(pid int, state byte) {
-		children++
-		if state == 'Z' {
-			zombies++
-		}
-	})
-	return children, zombies, err
-}
-
-// processes counts the processes of /proc (the PID namespace's, in a
-// container) and the zombies among them.
-func (s *Scanner) processes() (processes, zombies int, err error) {
-	err = s.eachProcess(func(c statCore) {
-		processes++
-		if c.state == 'Z' {
-			zombies++
-		}
-	})
-	return processes, zombies, err
 }
 
 // threads returns this process's thread count (num_threads of its stat).

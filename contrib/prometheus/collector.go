@@ -320,8 +320,7 @@ func (c *Collector) collectSnapshot(s *runtimeinfo.Snapshot, gauge, counter send
 
 // collectProcesses sends the process table and the reaper's state. Each
 // value has its own Has flag: a part of the table that could not be read
-// (no children files and no /proc to scan, a captured tree without
-// limits) is absent alone.
+// (no /proc to scan, a captured tree without limits) is absent alone.
 func collectProcesses(s *runtimeinfo.Snapshot, gauge, counter sendFunc) {
 	t := &s.ProcessTable
 	if t.HasProcesses {
