@@ -53,6 +53,7 @@
 //	process.thread.count                          UpDownCounter int    {thread}           -            ProcessTable.Threads                   rightsize_process_threads
 //	process.unix.file_descriptor.count            UpDownCounter int    {file_descriptor}  -            ProcessTable.FDs                       rightsize_process_open_fds
 //	rightsize.cpu.limit                           UpDownCounter float  {cpu}              -            CPULimit.CPUs                          rightsize_cpu_limit_cores
+//	rightsize.cpu.leaf_limit                      UpDownCounter float  {cpu}              -            LeafCPULimit.CPUs                      rightsize_cpu_leaf_limit_cores
 //	rightsize.cpu.request                         UpDownCounter float  {cpu}              -            CPURequest.CPUs                        rightsize_cpu_request_cores
 //	rightsize.cpu.allowed                         UpDownCounter int    {cpu}              -            CPUs.N                                 rightsize_cpus_allowed
 //	rightsize.cpu.time.other_cgroup               Gauge int            (none)             -            CPUUsageElsewhere (1 or 0)             rightsize_cpu_usage_other_cgroup

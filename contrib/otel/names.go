@@ -36,6 +36,7 @@ const (
 
 	// rightsize.*
 	MetricCPULimit             = "rightsize.cpu.limit"
+	MetricCPULeafLimit         = "rightsize.cpu.leaf_limit"
 	MetricCPURequest           = "rightsize.cpu.request"
 	MetricCPUAllowed           = "rightsize.cpu.allowed"
 	MetricCPUTimeOtherCgroup   = "rightsize.cpu.time.other_cgroup"

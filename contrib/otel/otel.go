@@ -114,6 +114,7 @@ type instruments struct {
 	memUsage, memWorkingSet metric.Int64ObservableUpDownCounter
 
 	cpuLimit, cpuRequest metric.Float64ObservableUpDownCounter
+	cpuLeafLimit         metric.Float64ObservableUpDownCounter
 	cpuAllowed           metric.Int64ObservableUpDownCounter
 	cpuOtherCgroup       metric.Int64ObservableGauge
 	periods, throttled   metric.Int64ObservableCounter
@@ -266,6 +267,8 @@ func newInstruments(m metric.Meter, goMetrics bool) (instruments, error) {
 
 	f64udc(&i.cpuLimit, MetricCPULimit, "{cpu}",
 		"Effective CPU limit in CPUs: the smallest CFS quota/period over the process's cgroup and its ancestors, or RIGHTSIZE_CPU_LIMIT_MILLIS where the cgroup shows none. Absent without a limit.")
+	f64udc(&i.cpuLeafLimit, MetricCPULeafLimit, "{cpu}",
+		"CPU limit in CPUs of the process's own cgroup alone (its CFS quota/period), which is what the Go runtime (1.25+) and automaxprocs read; above "+MetricCPULimit+" when an ancestor (a pod-level quota, say) is tighter. Absent when the process's own cgroup has no quota.")
 	f64udc(&i.cpuRequest, MetricCPURequest, "{cpu}",
 		"CPU request in CPUs: in Kubernetes recovered from the kubelet's cpu.shares or cpu.weight of the process's cgroup (approximate on cgroup v2), else RIGHTSIZE_CPU_REQUEST_MILLIS. Absent when unknown.")
 	i64udc(&i.cpuAllowed, MetricCPUAllowed, "{cpu}",
@@ -476,6 +479,9 @@ func (g *Registration) observe(o metric.Observer) {
 	}
 	if s.HasCPULimit {
 		o.ObserveFloat64(i.cpuLimit, s.CPULimit.CPUs)
+	}
+	if s.HasLeafCPULimit {
+		o.ObserveFloat64(i.cpuLeafLimit, s.LeafCPULimit.CPUs)
 	}
 	if s.HasCPURequest {
 		o.ObserveFloat64(i.cpuRequest, s.CPURequest.CPUs)

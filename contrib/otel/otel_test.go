@@ -99,7 +99,7 @@ func TestV2Nested(t *testing.T) {
 	want := map[string]point{
 		rsotel.MetricGoProcessorLimit:           udcInt("{thread}", float64(runtime.GOMAXPROCS(0))),
 		rsotel.MetricGoMemoryLimit:              udcInt("By", 400<<20),
-		rsotel.MetricCPULimit:                   udcFloat("{cpu}", 2), // /a: 200000 100000 (leaf: max)
+		rsotel.MetricCPULimit:                   udcFloat("{cpu}", 2), // /a: 200000 100000 (leaf: max, so no leaf_limit)
 		rsotel.MetricCPUAllowed:                 udcInt("{cpu}", 2),   // Cpus_allowed_list 0-7, cpuset 0-1
 		rsotel.MetricContainerCPUTime:           ctrFloat("s", 2.5),
 		rsotel.MetricCPUTimeOtherCgroup:         gaugeInt("", 0),
@@ -142,7 +142,8 @@ func TestV1Docker(t *testing.T) {
 	compare(t, got, withSignals(map[string]point{
 		rsotel.MetricGoProcessorLimit:          udcInt("{thread}", float64(runtime.GOMAXPROCS(0))),
 		rsotel.MetricCPULimit:                  udcFloat("{cpu}", 1.5),
-		rsotel.MetricCPUAllowed:                udcInt("{cpu}", 4), // Cpus_allowed_list 0-7, cpuset 0-3
+		rsotel.MetricCPULeafLimit:              udcFloat("{cpu}", 1.5), // the container's own cgroup
+		rsotel.MetricCPUAllowed:                udcInt("{cpu}", 4),     // Cpus_allowed_list 0-7, cpuset 0-3
 		rsotel.MetricContainerCPUTime:          ctrFloat("s", 98.7654321),
 		rsotel.MetricCPUTimeOtherCgroup:        gaugeInt("", 0),
 		rsotel.MetricCPUThrottlingPeriods:      ctrInt("{period}", 120),
@@ -179,6 +180,7 @@ func TestKubernetes(t *testing.T) {
 	compare(t, collect(t, rd), withSignals(map[string]point{
 		rsotel.MetricGoProcessorLimit:                             udcInt("{thread}", float64(runtime.GOMAXPROCS(0))),
 		rsotel.MetricCPULimit:                                     udcFloat("{cpu}", 1.5),
+		rsotel.MetricCPULeafLimit:                                 udcFloat("{cpu}", 1.5),
 		rsotel.MetricCPURequest:                                   udcFloat("{cpu}", 0.509), // cpu.weight 59
 		rsotel.MetricCPUAllowed:                                   udcInt("{cpu}", 4),       // Cpus_allowed_list 0-7, cpuset 0-3
 		rsotel.MetricContainerCPUTime:                             ctrFloat("s", 73.5),
@@ -233,6 +235,9 @@ func expected(s *runtimeinfo.Snapshot, r *runtimeinfo.Reader, goMetrics bool) ma
 	}
 	if s.HasCPULimit {
 		want[rsotel.MetricCPULimit] = udcFloat("{cpu}", s.CPULimit.CPUs)
+	}
+	if s.HasLeafCPULimit {
+		want[rsotel.MetricCPULeafLimit] = udcFloat("{cpu}", s.LeafCPULimit.CPUs)
 	}
 	if s.HasCPURequest {
 		want[rsotel.MetricCPURequest] = udcFloat("{cpu}", s.CPURequest.CPUs)
@@ -408,7 +413,7 @@ func TestSemconvNames(t *testing.T) {
 		rsotel.MetricInfo, rsotel.MetricReadErrors, rsotel.MetricContainerMemoryWorkingSet,
 		rsotel.MetricPIDNamespaceProcessCount, rsotel.MetricPIDNamespaceZombieCount, rsotel.MetricProcessChildCount,
 		rsotel.MetricProcessZombieChildCount, rsotel.MetricProcessFileDescriptorLimit, rsotel.MetricReaperActive,
-		rsotel.MetricReaperReaped, rsotel.MetricMemoryPressureSignals, rsotel.MetricMemoryPeak,
+		rsotel.MetricReaperReaped, rsotel.MetricMemoryPressureSignals, rsotel.MetricMemoryPeak, rsotel.MetricCPULeafLimit,
 		rsotel.MetricMemorySwapLimit, rsotel.MetricMemoryEvents} {
 		if !strings.HasPrefix(n, "rightsize.") && !strings.HasPrefix(n, "container.") {
 			t.Errorf("%s: not under rightsize. or container.", n)

@@ -244,6 +244,9 @@ func (c *Collector) collectSnapshot(s *runtimeinfo.Snapshot, gauge, counter send
 	if s.HasCPULimit {
 		gauge(descCPULimit, s.CPULimit.CPUs)
 	}
+	if s.HasLeafCPULimit {
+		gauge(descCPULeafLimit, s.LeafCPULimit.CPUs)
+	}
 	if s.HasCPURequest {
 		gauge(descCPURequest, s.CPURequest.CPUs)
 	}

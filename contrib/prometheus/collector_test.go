@@ -190,7 +190,7 @@ func TestCollectorV2HostNested(t *testing.T) {
 	withMemoryLimit(t, 400<<20)
 	c := newCollector(t, rsprom.WithRoot(hostNested), rsprom.WithLogger(nil))
 	compare(t, gather(t, c), withSignals(map[string]sample{
-		rsprom.MetricCPULimit:                   gauge(2.5), // /a: cpu.max 250000 100000 (leaf: max)
+		rsprom.MetricCPULimit:                   gauge(2.5), // /a: cpu.max 250000 100000 (leaf: max, so no rightsize_cpu_leaf_limit_cores)
 		rsprom.MetricCPUsAllowed:                gauge(4),   // Cpus_allowed_list 0-7, cpuset 0-3
 		rsprom.MetricCPUUsage:                   counter(2.5),
 		rsprom.MetricCPUUsageOtherCgroup:        gauge(0),
@@ -236,6 +236,7 @@ func TestCollectorKubernetes(t *testing.T) {
 	got := gather(t, c)
 	compare(t, got, withSignals(map[string]sample{
 		rsprom.MetricCPULimit:                                     gauge(1.5),   // cpu.max 150000 100000 wins over RIGHTSIZE_CPU_LIMIT_MILLIS
+		rsprom.MetricCPULeafLimit:                                 gauge(1.5),   // the same cpu.max, the process's own cgroup's
 		rsprom.MetricCPURequest:                                   gauge(0.509), // cpu.weight 59
 		rsprom.MetricCPUsAllowed:                                  gauge(4),     // Cpus_allowed_list 0-7, cpuset 0-3
 		rsprom.MetricCPUUsage:                                     counter(73.5),
@@ -299,6 +300,9 @@ func expected(s *runtimeinfo.Snapshot, r *runtimeinfo.Reader) map[string]sample 
 	want := map[string]sample{}
 	if s.HasCPULimit {
 		want[rsprom.MetricCPULimit] = gauge(s.CPULimit.CPUs)
+	}
+	if s.HasLeafCPULimit {
+		want[rsprom.MetricCPULeafLimit] = gauge(s.LeafCPULimit.CPUs)
 	}
 	if s.HasCPURequest {
 		want[rsprom.MetricCPURequest] = gauge(float64(s.CPURequest.MilliCPU()) / 1000)

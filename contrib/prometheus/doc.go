@@ -21,6 +21,7 @@
 //
 //	name                                      type     unit / meaning
 //	rightsize_cpu_limit_cores                 gauge    effective CPU limit (hierarchy minimum, else RIGHTSIZE_CPU_LIMIT_MILLIS)
+//	rightsize_cpu_leaf_limit_cores            gauge    CPU limit of the process's own cgroup alone (what the Go runtime and automaxprocs read)
 //	rightsize_cpu_request_cores               gauge    CPU request (in Kubernetes from cpu.shares/cpu.weight, else RIGHTSIZE_CPU_REQUEST_MILLIS)
 //	rightsize_cpus_allowed                    gauge    CPUs the process may run on (affinity, bounded by the cpuset)
 //	rightsize_cpu_usage_seconds_total         counter  CPU time of the cgroup
@@ -152,6 +153,9 @@
 //	rightsize_memory_working_set_bytes / rightsize_memory_limit_bytes
 //	# processes the OOM killer killed in the container in the last hour
 //	increase(rightsize_memory_events_total{event="oom_kill"}[1h])
+//	# a quota above the process's cgroup that the Go runtime does not see
+//	rightsize_cpu_limit_cores unless on() rightsize_cpu_leaf_limit_cores
+//	rightsize_cpu_limit_cores < on() rightsize_cpu_leaf_limit_cores
 //	# GOMAXPROCS above the CPU limit: throttling ahead
 //	rightsize_gomaxprocs > ceil(rightsize_cpu_limit_cores)
 //	# share of time some of the container's tasks waited for memory

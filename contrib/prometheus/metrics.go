@@ -10,6 +10,7 @@ import (
 // (seconds, bytes, cores), _total on counters, _info on the info metric.
 const (
 	MetricCPULimit            = "rightsize_cpu_limit_cores"
+	MetricCPULeafLimit        = "rightsize_cpu_leaf_limit_cores"
 	MetricCPURequest          = "rightsize_cpu_request_cores"
 	MetricCPUsAllowed         = "rightsize_cpus_allowed"
 	MetricCPUUsage            = "rightsize_cpu_usage_seconds_total"
@@ -92,6 +93,8 @@ const (
 var (
 	descCPULimit = prom.NewDesc(MetricCPULimit,
 		"Effective CPU limit in cores: the smallest CFS quota/period over the process's cgroup and its ancestors, or RIGHTSIZE_CPU_LIMIT_MILLIS where the cgroup shows none. Absent without a limit.", nil, nil)
+	descCPULeafLimit = prom.NewDesc(MetricCPULeafLimit,
+		"CPU limit in cores of the process's own cgroup alone (its CFS quota/period), which is what the Go runtime (1.25+) and automaxprocs read; below "+MetricCPULimit+" never, above it when an ancestor (a pod-level quota, say) is tighter. Absent when the process's own cgroup has no quota.", nil, nil)
 	descCPURequest = prom.NewDesc(MetricCPURequest,
 		"CPU request in cores: in Kubernetes recovered from the kubelet's cpu.shares or cpu.weight of the process's cgroup (approximate on cgroup v2), else RIGHTSIZE_CPU_REQUEST_MILLIS; outside Kubernetes a cgroup weight is no request. Absent when unknown.", nil, nil)
 	descCPUsAllowed = prom.NewDesc(MetricCPUsAllowed,
@@ -160,7 +163,7 @@ var (
 		"Scrapes in which one or more values could not be read (those values were left out).", nil, nil)
 
 	allDescs = []*prom.Desc{
-		descCPULimit, descCPURequest, descCPUsAllowed, descCPUUsage, descCPUUsageOtherCgroup,
+		descCPULimit, descCPULeafLimit, descCPURequest, descCPUsAllowed, descCPUUsage, descCPUUsageOtherCgroup,
 		descCPUPeriods, descCPUThrottledPeriods, descCPUThrottledSeconds, descMemLimit,
 		descMemHigh, descMemRequest, descMemHost, descMemUsage, descMemWorkingSet, descMemPeak,
 		descMemSwapLimit, descMemEvents, descPIDsCurrent,
