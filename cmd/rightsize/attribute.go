@@ -28,7 +28,7 @@ var cgroupFields = []string{
 }
 
 var (
-	cpuLimitFields = []string{"cpu.limit", "cpu.limitPath", "cpu.limitSource"}
+	cpuLimitFields = []string{"cpu.limit", "cpu.limitPath", "cpu.limitSource", "cpu.leafLimit"}
 	memLimitFields = []string{"memory.limit", "memory.limitPath", "memory.limitSource"}
 	requestFields  = []string{"cpu.request", "cpu.requestApprox"}
 	cpusFields     = []string{"cpu.cpus", "cpu.cpusSource"}
@@ -220,6 +220,8 @@ func (c *collector) isNull(field string) bool {
 		return r.CPU.LimitPath == nil && r.CPU.Limit == nil
 	case "cpu.limitSource":
 		return r.CPU.LimitSource == nil
+	case "cpu.leafLimit":
+		return r.CPU.LeafLimit == nil
 	case "cpu.cpus":
 		return r.CPU.CPUs == nil
 	case "cpu.cpusSource":

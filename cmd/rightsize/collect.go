@@ -296,6 +296,9 @@ func (c *collector) limits(snap *runtimeinfo.Snapshot) {
 		}
 		c.s.cpuLimitEnv = l.Source.Env
 	}
+	if snap.HasLeafCPULimit && finite(snap.LeafCPULimit.CPUs) {
+		r.CPU.LeafLimit = ptr(snap.LeafCPULimit.CPUs)
+	}
 	if snap.CPUs.N > 0 {
 		r.CPU.CPUs = ptr(int(snap.CPUs.N))
 		r.CPU.CPUsSource = ptr(string(snap.CPUs.Source.Kind))

@@ -65,7 +65,20 @@ func writeHuman(w io.Writer, s *sample, prev *sample) error {
 	case r.CPU.Limit != nil && s.cpuLimitEnv != "":
 		cpu += " (from " + s.cpuLimitEnv + ")"
 	case r.CPU.Limit != nil && r.CPU.LimitPath != nil && (r.Cgroup.CPU == nil || *r.CPU.LimitPath != r.Cgroup.CPU.Path):
-		cpu += " (set at " + *r.CPU.LimitPath + ")"
+		// An ancestor's quota: the Go runtime and automaxprocs read the
+		// process's own cgroup only, and miss it.
+		sees := "none"
+		if r.CPU.LeafLimit != nil {
+			sees = fmtCPUs(*r.CPU.LeafLimit)
+		}
+		if s.unknown["cpu.leafLimit"] {
+			sees = "unknown"
+		}
+		own := "the process's own cgroup"
+		if r.Cgroup.CPU != nil {
+			own = r.Cgroup.CPU.Path
+		}
+		cpu += " (set at " + *r.CPU.LimitPath + "; the Go runtime reads " + own + " only: " + sees + ")"
 	}
 	cpu += " · may run on " + s.text("cpu.cpus", r.CPU.CPUs == nil, func() string { return fmtCPUs(float64(*r.CPU.CPUs)) })
 	switch {

@@ -78,6 +78,11 @@ type cpuReport struct {
 	LimitPath *string  `json:"limitPath"`
 	// LimitSource is "cgroup" or "env" (added after the first release).
 	LimitSource *string `json:"limitSource"`
+	// LeafLimit is the quota/period of the process's own cgroup alone, in
+	// CPUs: what the Go runtime (1.25+) and automaxprocs read. It differs
+	// from Limit when an ancestor is tighter (null then if the process's
+	// cgroup has no quota of its own) (added after the first release).
+	LeafLimit *float64 `json:"leafLimit"`
 	// CPUs is how many CPUs the process may run on: the Reader's count
 	// (affinity, or a captured tree's Cpus_allowed_list, bounded by the
 	// cpuset), also when the cpuset could not be read.

@@ -220,3 +220,30 @@ func TestCPUsAgreeWithReader(t *testing.T) {
 		})
 	}
 }
+
+// TestLeafLimit: the CPU limit of the process's own cgroup, which the Go
+// runtime and automaxprocs read, next to the effective one. A leaf quota
+// of 3 CPUs under a parent of 2.5 (cgroup v2 accepts it): the parent
+// binds, the runtime sees 3; the leaf at 1 CPU binds itself and the view
+// adds nothing.
+func TestLeafLimit(t *testing.T) {
+	for _, tc := range []struct {
+		leaf      string
+		limit     float64
+		leafLimit float64
+		view      string
+	}{
+		{"300000 100000", 2.5, 3, "limit 2.5 CPUs (set at /sys/fs/cgroup/a; the Go runtime reads /sys/fs/cgroup/a/b only: 3 CPUs)"},
+		{"100000 100000", 1, 1, "limit 1 CPU · may run on"},
+	} {
+		root := treeWith(t, "v2-host-nested", map[string]string{"/sys/fs/cgroup/a/b/cpu.max": tc.leaf})
+		var doc report
+		if err := json.Unmarshal([]byte(runJSON(t, "--root", root, "--json")), &doc); err != nil {
+			t.Fatal(err)
+		}
+		if doc.CPU.Limit == nil || *doc.CPU.Limit != tc.limit || doc.CPU.LeafLimit == nil || *doc.CPU.LeafLimit != tc.leafLimit {
+			t.Errorf("leaf cpu.max %q: limit %v, leafLimit %v; want %v and %v", tc.leaf, doc.CPU.Limit, doc.CPU.LeafLimit, tc.limit, tc.leafLimit)
+		}
+		wantIn(t, runOK(t, "--root", root), tc.view)
+	}
+}

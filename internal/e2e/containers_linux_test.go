@@ -130,6 +130,7 @@ var gomemlimit256 = memLimit(256 << 20)
 func TestDockerLike(t *testing.T) {
 	r, s := inContainer(t, runc.Config{CPUQuota: 150000, CPUPeriod: 100000, MemoryLimit: 256 << 20})
 	want(t, "cpu.limit", r.CPU.Limit, 1.5)
+	want(t, "cpu.leafLimit", r.CPU.LeafLimit, 1.5) // the container's own quota binds
 	want(t, "memory.limit", r.Memory.Limit, int64(256<<20))
 	if r.Cgroup.CPU == nil || r.Cgroup.CPU.Path != "/sys/fs/cgroup/cpu" || r.Cgroup.Memory == nil || r.Cgroup.Memory.Path != "/sys/fs/cgroup/memory" {
 		t.Errorf("cgroup paths %+v %+v, want the mount points (bind-mounted roots)", r.Cgroup.CPU, r.Cgroup.Memory)
@@ -245,6 +246,9 @@ func TestPodLevelParent(t *testing.T) {
 		})
 		want(t, "cpu.limit", r.CPU.Limit, 1.0)
 		want(t, "cpu.limitPath", r.CPU.LimitPath, filepath.Join("/sys/fs/cgroup/cpu", kp.Pod()))
+		// What the Go runtime and automaxprocs read: the container's own
+		// cgroup, quota -1.
+		wantNull(t, "cpu.leafLimit", r.CPU.LeafLimit)
 		want(t, "memory.limit", r.Memory.Limit, int64(128<<20))
 		if s.GOMAXPROCS != 1 {
 			t.Errorf("service GOMAXPROCS %d, want 1 from the parent's quota", s.GOMAXPROCS)

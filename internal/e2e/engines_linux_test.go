@@ -103,6 +103,7 @@ type report struct {
 	CPU struct {
 		Limit     *float64 `json:"limit"`
 		LimitPath *string  `json:"limitPath"`
+		LeafLimit *float64 `json:"leafLimit"`
 		CPUs      *int     `json:"cpus"`
 	} `json:"cpu"`
 	Memory struct {
@@ -314,6 +315,7 @@ func TestDockerCPUAndMemoryLimits(t *testing.T) {
 
 	r := cli(t, c)
 	eq(t, "cpu.limit", r.CPU.Limit, 1.5)
+	eq(t, "cpu.leafLimit", r.CPU.LeafLimit, 1.5) // docker run --cpus 1.5: the container's own quota
 	eq(t, "memory.limit", r.Memory.Limit, 256*mib)
 	eq(t, "go.recommendedGOMAXPROCS", r.Go.RecommendedGOMAXPROCS, 2)
 	eq(t, "go.recommendedGOMEMLIMIT", r.Go.RecommendedGOMEMLIMIT, want)
@@ -745,6 +747,7 @@ func TestPodmanCPUAndMemoryLimits(t *testing.T) {
 
 	r := cli(t, c)
 	eq(t, "cpu.limit", r.CPU.Limit, 1.5)
+	eq(t, "cpu.leafLimit", r.CPU.LeafLimit, 1.5) // docker run --cpus 1.5: the container's own quota
 	eq(t, "memory.limit", r.Memory.Limit, 256*mib)
 	eq(t, "go.recommendedGOMAXPROCS", r.Go.RecommendedGOMAXPROCS, 2)
 	eq(t, "go.recommendedGOMEMLIMIT", r.Go.RecommendedGOMEMLIMIT, want)
