@@ -452,6 +452,10 @@ func oomKillVictim(t *testing.T, dirs map[Controller]string, mib int) {
 			t.Fatalf("the child touching %d MiB ended with %v; want SIGKILL from the OOM killer", mib, err)
 		}
 	case <-time.After(time.Minute):
+		// Ended here, by PID, and waited for by the goroutine above, so
+		// that startChild's cleanup does not wait on it at the same time.
+		victim.cmd.Process.Kill()
+		<-done
 		t.Fatalf("the child touching %d MiB was not killed within a minute", mib)
 	}
 }

@@ -152,3 +152,46 @@ func TestScannerOf(t *testing.T) {
 		}
 	}
 }
+
+// A stat that cannot be parsed (a broken capture; live, hidepid makes one
+// unreadable) fails the walk that counts the processes: the processes are
+// then unknown, and the children come from the children files where the
+// tree has them, else they are unknown too. The error names the file.
+func TestProcessTableWalkFails(t *testing.T) {
+	for tree, wantChildren := range map[string]bool{"testdata/proctable": true, "testdata/proctable-nochildren": false} {
+		dir := testenv.CopyTreeTemp(t, tree)
+		if err := os.WriteFile(filepath.Join(dir, "proc/90/stat"), []byte("garbage\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		pt, err := NewFS(dir).ProcessTable()
+		if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "proc/90/stat")) {
+			t.Errorf("%s: error %v; want one naming proc/90/stat", tree, err)
+		}
+		want := ProcessTable{PID: 1, HasThreads: true, Threads: 9, HasFDs: true, FDs: 5, HasFDLimit: true, FDLimit: Limit{1024, 4096}}
+		if wantChildren {
+			want.HasChildren, want.Children, want.ZombieChildren = true, 2, 1
+		}
+		if pt != want {
+			t.Errorf("%s: %+v\nwant %+v", tree, pt, want)
+		}
+	}
+}
+
+// The reason an fd directory could not be opened is the error of the
+// count: here a file where the directory should be.
+func TestScannerOfFdError(t *testing.T) {
+	dir := testenv.CopyTreeTemp(t, "testdata/proctable")
+	if err := os.WriteFile(filepath.Join(dir, "proc/58/fd"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewFS(dir).NewScannerOf(58)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var pt ProcessTable
+	err = s.ProcessTable(&pt)
+	if pt.HasFDs || err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "proc/58/fd")) || strings.Contains(err.Error(), errNoFdDir.Error()) {
+		t.Errorf("fds %v, error %v; want the open error naming proc/58/fd", pt.HasFDs, err)
+	}
+}

@@ -65,13 +65,23 @@ func (fs FS) ProcessTable() (ProcessTable, error) {
 // read succeeds.
 func (s *Scanner) ProcessTable(t *ProcessTable) error {
 	*t = ProcessTable{PID: s.pid}
-	var e1, e3, e4, e5 error
+	var e1, e2, e4, e5 error
+	threads, e3 := s.threads()
+	if e3 != nil && s.pidDir.IsOpen() && vanished(e3) {
+		// Another process that has exited: nothing of the rest would be
+		// its own.
+		return e3
+	}
+	if e3 == nil {
+		t.HasThreads, t.Threads = true, threads
+	}
 	var n, z int
 	// The processes are counted by reading every /proc/<pid>/stat; the
 	// same walk finds the children (their parent PID is this process's),
 	// so the table needs no children files, which cost a read per thread
-	// and a stat per child on top of the walk. (The reaper, which wants
-	// only the zombie children, reads those files: see eachChild.)
+	// and a stat per child on top of the walk. Where the walk fails (one
+	// stat that cannot be read: hidepid, a broken captured file) the
+	// children files, where there are some, still give the children.
 	var c, zc int
 	e1 = s.eachProcess(func(st statCore) {
 		n++
@@ -85,15 +95,26 @@ func (s *Scanner) ProcessTable(t *ProcessTable) error {
 			}
 		}
 	})
-	if e1 == nil {
+	switch {
+	case e1 == nil:
 		t.HasProcesses, t.Processes, t.Zombies = true, n, z
 		t.HasChildren, t.Children, t.ZombieChildren = true, c, zc
+	case s.childrenFiles:
+		c, zc = 0, 0
+		e2 = s.eachChild(func(_ int, state byte) {
+			c++
+			if state == 'Z' {
+				zc++
+			}
+		})
+		if e2 == nil {
+			t.HasChildren, t.Children, t.ZombieChildren = true, c, zc
+		}
 	}
-	if n, e3 = s.threads(); e3 == nil {
-		t.HasThreads, t.Threads = true, n
-	}
-	if n, e4 = s.fds(); e4 == nil {
-		t.HasFDs, t.FDs = true, n
+	if fds, err := s.fds(); err == nil {
+		t.HasFDs, t.FDs = true, fds
+	} else {
+		e4 = err
 	}
 	var l Limit
 	var ok bool
@@ -101,14 +122,11 @@ func (s *Scanner) ProcessTable(t *ProcessTable) error {
 		l, ok = liveFDLimit()
 	}
 	if !ok {
-		var ls Limits
-		if ls, e5 = s.fs.Limits(s.dir); e5 == nil {
-			l, ok = ls.OpenFiles, ls.HasOpenFiles
-		}
+		l, ok, e5 = s.limits()
 	}
 	t.HasFDLimit, t.FDLimit = ok, l
-	if e1 == nil && e3 == nil && e4 == nil && e5 == nil {
+	if e1 == nil && e2 == nil && e3 == nil && e4 == nil && e5 == nil {
 		return nil
 	}
-	return errors.Join(e1, e3, e4, e5)
+	return errors.Join(e1, e2, e3, e4, e5)
 }

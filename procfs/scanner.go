@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"strconv"
 	"syscall"
 
@@ -44,6 +43,14 @@ type Scanner struct {
 	task   rootfs.Dir // not open when the tree has no task directory
 	fd     rootfs.Dir // not open when the tree has no fd directory
 	fdinfo rootfs.Dir
+	// fdErr and fdinfoErr say why fd or fdinfo could not be opened (no
+	// such directory, or another user's process).
+	fdErr, fdinfoErr error
+	// pidDir is another process's /proc/<pid> (NewScannerOf), held open
+	// from the start: its stat and limits are read through it, so that
+	// once the process has exited a scan fails (ESRCH) instead of
+	// describing a process that reused its PID.
+	pidDir rootfs.Dir
 
 	childrenFiles bool // children are found through the threads' children files
 
@@ -62,10 +69,14 @@ func (fs FS) NewScanner() (*Scanner, error) { return fs.newScanner("self") }
 // NewScannerOf is NewScanner for the process pid of the /proc mount's PID
 // namespace instead of this one: its children, threads, descriptors and
 // RLIMIT_NOFILE (the "Max open files" line of /proc/<pid>/limits). It
-// fails when /proc or /proc/<pid>/stat cannot be read (no such process, a
-// pid that is not positive). Counting another user's descriptors needs the
-// privileges ls /proc/<pid>/fd needs; without them that count is left out
-// with its error.
+// fails when /proc, /proc/<pid> or its stat cannot be read (no such
+// process, a pid that is not positive). Counting another user's
+// descriptors needs the privileges ls /proc/<pid>/fd needs; without them
+// that count is left out with its error. The Scanner holds /proc/<pid>
+// open: once the process has exited, a scan returns the error reading its
+// stat (ESRCH or ENOENT, see errors.Is with fs.ErrNotExist or
+// syscall.ESRCH) and fills nothing else, even if the PID now names another
+// process.
 func (fs FS) NewScannerOf(pid int) (*Scanner, error) {
 	if pid <= 0 {
 		return nil, fs.box(name(strconv.Itoa(pid)), malformed("not a process ID"))
@@ -79,13 +90,26 @@ func (fs FS) newScanner(dir string) (*Scanner, error) {
 		return nil, err
 	}
 	s := &Scanner{fs: fs, pid: st.PID, dir: dir}
-	s.self = fs.IsLive() && (dir == "self" || st.PID == os.Getpid())
 	if s.proc, err = fs.root.OpenDir(name()); err != nil {
 		return nil, err
 	}
+	if dir == "self" {
+		s.self = fs.IsLive()
+	} else {
+		if s.pidDir, err = fs.root.OpenDir(name(dir)); err != nil {
+			s.Close()
+			return nil, err
+		}
+		// This process under its PID: compared with /proc/self's, which
+		// /proc numbers in the same PID namespace (os.Getpid need not).
+		if fs.IsLive() {
+			me, err := fs.ProcStat("self")
+			s.self = err == nil && me.PID == st.PID
+		}
+	}
 	s.task, _ = fs.root.OpenDir(name(dir, "task"))
-	s.fd, _ = fs.root.OpenDir(name(dir, "fd"))
-	s.fdinfo, _ = fs.root.OpenDir(name(dir, "fdinfo"))
+	s.fd, s.fdErr = fs.root.OpenDir(name(dir, "fd"))
+	s.fdinfo, s.fdinfoErr = fs.root.OpenDir(name(dir, "fdinfo"))
 	s.childrenFiles = s.task.IsOpen() && fs.root.Exists(name(dir, "task", strconv.Itoa(st.PID), "children"))
 	return s, nil
 }
@@ -95,7 +119,7 @@ func (s *Scanner) Close() {
 	if s == nil {
 		return
 	}
-	for _, d := range []*rootfs.Dir{&s.proc, &s.task, &s.fd, &s.fdinfo} {
+	for _, d := range []*rootfs.Dir{&s.proc, &s.task, &s.fd, &s.fdinfo, &s.pidDir} {
 		d.Close()
 		*d = rootfs.Dir{}
 	}
@@ -110,7 +134,13 @@ func vanished(err error) bool {
 // readStat reads /proc/<pid>/stat through the open /proc.
 func (s *Scanner) readStat(pid []byte) (statCore, error) {
 	p := append(append(s.path[:0], pid...), "/stat\x00"...)
-	f, err := s.proc.OpenAt(p)
+	return s.readStatAt(s.proc, p, pid)
+}
+
+// readStatAt reads the stat file rel (NUL-terminated) below d, the stat of
+// process pid.
+func (s *Scanner) readStatAt(d rootfs.Dir, rel, pid []byte) (statCore, error) {
+	f, err := d.OpenAt(rel)
 	if err != nil {
 		return statCore{}, err
 	}
@@ -252,10 +282,46 @@ func (s *Scanner) zombieChildren(dst []int) ([]int, error) {
 	return dst, err
 }
 
-// threads returns this process's thread count (num_threads of its stat).
+// statRel and limitsRel are the files read through pidDir; never written.
+var statRel, limitsRel = []byte("stat\x00"), []byte("limits\x00")
+
+// threads returns the process's thread count (num_threads of its stat),
+// read through pidDir for another process.
 func (s *Scanner) threads() (int, error) {
-	c, err := s.readStat(strconv.AppendInt(s.link[:0], int64(s.pid), 10))
+	pid := strconv.AppendInt(s.link[:0], int64(s.pid), 10)
+	if s.pidDir.IsOpen() {
+		c, err := s.readStatAt(s.pidDir, statRel, pid)
+		return c.threads, err
+	}
+	c, err := s.readStat(pid)
 	return c.threads, err
+}
+
+// limits reads the process's RLIMIT_NOFILE from its limits file: through
+// pidDir, into the Scanner's buffer, for another process; by path in a
+// captured tree.
+func (s *Scanner) limits() (Limit, bool, error) {
+	if !s.pidDir.IsOpen() {
+		ls, err := s.fs.Limits(s.dir)
+		return ls.OpenFiles, ls.HasOpenFiles, err
+	}
+	f, err := s.pidDir.OpenAt(limitsRel)
+	if err != nil {
+		return Limit{}, false, err
+	}
+	n, err := f.ReadAt0(s.buf[:])
+	f.Close()
+	if err != nil {
+		return Limit{}, false, &Error{Path: s.fs.root.Join(name(s.dir, "limits")), Err: err}
+	}
+	if n == len(s.buf) {
+		return Limit{}, false, s.fs.box(name(s.dir, "limits"), malformed("longer than %d bytes", n))
+	}
+	ls, err := ParseLimits(s.buf[:n])
+	if err != nil {
+		return Limit{}, false, s.fs.box(name(s.dir, "limits"), err)
+	}
+	return ls.OpenFiles, ls.HasOpenFiles, nil
 }
 
 // own reports whether fd is one of the Scanner's own descriptors, which a
@@ -281,6 +347,9 @@ var errNoFdDir = errors.New("no fd directory")
 // fds counts this process's open descriptors, the Scanner's own left out.
 func (s *Scanner) fds() (int, error) {
 	if !s.fd.IsOpen() {
+		if s.fdErr != nil {
+			return 0, s.fdErr
+		}
 		return 0, &Error{Path: s.fs.root.Join(name(s.dir, "fd")), Err: errNoFdDir}
 	}
 	n := 0
@@ -299,6 +368,11 @@ func (s *Scanner) fds() (int, error) {
 // a pidfd of a reaped process (Pid: -1) too.
 func (s *Scanner) pidfds(dst []int) ([]int, error) {
 	if !s.fd.IsOpen() || !s.fdinfo.IsOpen() {
+		for _, err := range [...]error{s.fdErr, s.fdinfoErr} {
+			if err != nil {
+				return dst, err
+			}
+		}
 		return dst, &Error{Path: s.fs.root.Join(name(s.dir, "fdinfo")), Err: errNoFdDir}
 	}
 	it := s.fd.Entries(s.dirBuf[:])

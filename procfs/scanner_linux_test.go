@@ -3,6 +3,7 @@
 package procfs
 
 import (
+	"bufio"
 	"os"
 	"os/exec"
 	"slices"
@@ -212,12 +213,16 @@ func TestScannerOfLive(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Wait()
-	defer in.Close()
-	var line [64]byte
-	n, _ := out.Read(line[:])
-	if !strings.HasPrefix(string(line[:n]), "ready ") {
-		t.Fatalf("helper said %q", line[:n])
+	exited := false
+	defer func() {
+		if !exited {
+			in.Close()
+			cmd.Wait()
+		}
+	}()
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	if !strings.HasPrefix(line, "ready ") {
+		t.Fatalf("helper said %q", line)
 	}
 
 	s, err := NewFS("").NewScannerOf(cmd.Process.Pid)
@@ -240,5 +245,48 @@ func TestScannerOfLive(t *testing.T) {
 	if pt.PID != cmd.Process.Pid || !pt.HasChildren || pt.Children != 1 || pt.ZombieChildren != 1 || !pt.HasThreads || pt.Threads < 1 ||
 		!pt.HasFDs || pt.FDs != len(fds) || !pt.HasFDLimit || pt.FDLimit != lim.OpenFiles || !pt.HasProcesses || pt.Zombies < 1 {
 		t.Errorf("helper %d: %+v; want 1 zombie child, %d descriptors, limit %+v", cmd.Process.Pid, pt, len(fds), lim.OpenFiles)
+	}
+	if s.self {
+		t.Error("the helper taken for this process")
+	}
+	if a := testing.AllocsPerRun(20, func() { _ = s.ProcessTable(&pt) }); a != 0 {
+		t.Errorf("%v allocations per scan of another process", a)
+	}
+
+	// Once the helper has exited and been reaped, a scan fails (its PID
+	// may be another process's by now) and fills nothing.
+	in.Close()
+	cmd.Wait()
+	exited = true
+	err = s.ProcessTable(&pt)
+	if err == nil || !vanished(err) || pt != (ProcessTable{PID: cmd.Process.Pid}) {
+		t.Errorf("after the helper exited: %+v, %v; want an ESRCH or ENOENT error and nothing else", pt, err)
+	}
+}
+
+// In a new PID namespace whose /proc is still the parent's (unshare --pid
+// without --mount-proc), the helper is PID 1 by os.Getpid but not in the
+// /proc it reads: a Scanner of /proc's PID 1 is not of this process.
+func TestScannerOfOtherNamespace(t *testing.T) {
+	if os.Getenv(scannerOfHelperEnv) == "ns" {
+		s, err := NewFS("").NewScannerOf(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if os.Getpid() != 1 || s.self {
+			t.Fatalf("os.Getpid %d, Scanner of /proc's PID 1 taken for this process: %v", os.Getpid(), s.self)
+		}
+		return
+	}
+	unshare, err := exec.LookPath("unshare")
+	if err != nil || os.Geteuid() != 0 {
+		t.Skip("needs root and unshare(1) (util-linux) to make a PID namespace")
+	}
+	cmd := exec.Command(unshare, "--pid", "--fork", os.Args[0], "-test.run=^TestScannerOfOtherNamespace$", "-test.v")
+	cmd.Env = append(os.Environ(), scannerOfHelperEnv+"=ns", "GORACE=atexit_sleep_ms=0")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestScannerOfOtherNamespace") {
+		t.Fatalf("in a new PID namespace: %v\n%s", err, out)
 	}
 }

@@ -87,7 +87,7 @@ func TestUndoNested(t *testing.T) {
 				undo1()
 			}
 			if runtime.GOMAXPROCS(0) != 7 || debug.SetMemoryLimit(-1) != 3<<30 {
-				t.Errorf("after both undos: GOMAXPROCS %d GOMEMLIMIT %d, want 7 and %d", runtime.GOMAXPROCS(0), debug.SetMemoryLimit(-1), 3<<30)
+				t.Errorf("after both undos: GOMAXPROCS %d GOMEMLIMIT %d, want 7 and %d", runtime.GOMAXPROCS(0), debug.SetMemoryLimit(-1), int64(3<<30))
 			}
 		})
 	}

@@ -28,7 +28,7 @@ var cgroupFields = []string{
 }
 
 var (
-	cpuLimitFields = []string{"cpu.limit", "cpu.limitPath", "cpu.limitSource", "cpu.leafLimit"}
+	cpuLimitFields = []string{"cpu.limit", "cpu.limitPath", "cpu.limitSource"}
 	memLimitFields = []string{"memory.limit", "memory.limitPath", "memory.limitSource"}
 	requestFields  = []string{"cpu.request", "cpu.requestApprox"}
 	cpusFields     = []string{"cpu.cpus", "cpu.cpusSource"}
@@ -119,6 +119,11 @@ func (c *collector) fieldsOf(rel string) []string {
 	case strings.HasPrefix(base, "cpuset."):
 		return cpusFields
 	case base == "cpu.max" || base == "cpu.cfs_quota_us" || base == "cpu.cfs_period_us":
+		// The leaf limit is the process's own cgroup's file only; an
+		// ancestor's leaves it known.
+		if loc, ok := c.g.Location(cgroup.CPU); ok && loc.Dir == path.Dir(rel) {
+			return append(append([]string{}, cpuLimitFields...), "cpu.leafLimit")
+		}
 		return cpuLimitFields
 	case base == "cpu.shares" || base == "cpu.weight":
 		return requestFields

@@ -247,3 +247,25 @@ func TestLeafLimit(t *testing.T) {
 		wantIn(t, runOK(t, "--root", root), tc.view)
 	}
 }
+
+// An ancestor's cpu.max that cannot be parsed leaves the effective limit
+// unknown but not the leaf's, which was read; the leaf's own broken file
+// leaves both unknown.
+func TestLeafLimitUnknown(t *testing.T) {
+	for _, tc := range []struct {
+		file        string
+		leafUnknown bool
+	}{
+		{"/sys/fs/cgroup/a/cpu.max", false},
+		{"/sys/fs/cgroup/a/b/cpu.max", true},
+	} {
+		root := treeWith(t, "v2-host-nested", map[string]string{tc.file: "garbage\n"})
+		var doc report
+		if err := json.Unmarshal([]byte(runJSON(t, "--root", root, "--json")), &doc); err != nil {
+			t.Fatal(err)
+		}
+		if !contains(doc.Unknown, "cpu.limit") || contains(doc.Unknown, "cpu.leafLimit") != tc.leafUnknown || doc.CPU.LeafLimit != nil {
+			t.Errorf("%s broken: unknown %q, leafLimit %v; want cpu.limit unknown, cpu.leafLimit unknown %v", tc.file, doc.Unknown, doc.CPU.LeafLimit, tc.leafUnknown)
+		}
+	}
+}

@@ -154,8 +154,8 @@
 //	# processes the OOM killer killed in the container in the last hour
 //	increase(rightsize_memory_events_total{event="oom_kill"}[1h])
 //	# a quota above the process's cgroup that the Go runtime does not see
-//	rightsize_cpu_limit_cores unless on() rightsize_cpu_leaf_limit_cores
-//	rightsize_cpu_limit_cores < on() rightsize_cpu_leaf_limit_cores
+//	rightsize_cpu_limit_cores unless rightsize_cpu_leaf_limit_cores
+//	rightsize_cpu_limit_cores < rightsize_cpu_leaf_limit_cores
 //	# GOMAXPROCS above the CPU limit: throttling ahead
 //	rightsize_gomaxprocs > ceil(rightsize_cpu_limit_cores)
 //	# share of time some of the container's tasks waited for memory

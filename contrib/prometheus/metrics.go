@@ -94,7 +94,7 @@ var (
 	descCPULimit = prom.NewDesc(MetricCPULimit,
 		"Effective CPU limit in cores: the smallest CFS quota/period over the process's cgroup and its ancestors, or RIGHTSIZE_CPU_LIMIT_MILLIS where the cgroup shows none. Absent without a limit.", nil, nil)
 	descCPULeafLimit = prom.NewDesc(MetricCPULeafLimit,
-		"CPU limit in cores of the process's own cgroup alone (its CFS quota/period), which is what the Go runtime (1.25+) and automaxprocs read; below "+MetricCPULimit+" never, above it when an ancestor (a pod-level quota, say) is tighter. Absent when the process's own cgroup has no quota.", nil, nil)
+		"CPU limit in cores of the process's own cgroup alone (its CFS quota/period), which is what the Go runtime (1.25+) and automaxprocs read; above "+MetricCPULimit+" when an ancestor (a pod-level quota, say) is tighter. Absent when the process's own cgroup has no quota.", nil, nil)
 	descCPURequest = prom.NewDesc(MetricCPURequest,
 		"CPU request in cores: in Kubernetes recovered from the kubelet's cpu.shares or cpu.weight of the process's cgroup (approximate on cgroup v2), else RIGHTSIZE_CPU_REQUEST_MILLIS; outside Kubernetes a cgroup weight is no request. Absent when unknown.", nil, nil)
 	descCPUsAllowed = prom.NewDesc(MetricCPUsAllowed,

@@ -9,8 +9,8 @@
 // memory, pids and cpuset controllers enabled for children), runs the
 // command with its output on the serial console, prints the verdict line and
 // powers the machine off. While it runs it writes a heartbeat byte to the
-// second serial port every HeartbeatInterval, which the harness watches to
-// tell a hung guest from a quiet one.
+// second serial port every second (heartbeatInterval), which the harness
+// watches to tell a hung guest from a quiet one.
 //
 // qemu exits with status 0 whatever happens in the guest, a kernel panic
 // included, so the verdict line is the only thing the harness trusts: it
