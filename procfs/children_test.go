@@ -164,8 +164,8 @@ func TestProcessTableWalkFails(t *testing.T) {
 			t.Fatal(err)
 		}
 		pt, err := NewFS(dir).ProcessTable()
-		if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "proc/90/stat")) {
-			t.Errorf("%s: error %v; want one naming proc/90/stat", tree, err)
+		if err == nil || strings.Count(err.Error(), filepath.Join(dir, "proc/90/stat")) != 1 {
+			t.Errorf("%s: error %v; want one naming proc/90/stat, once", tree, err)
 		}
 		want := ProcessTable{PID: 1, HasThreads: true, Threads: 9, HasFDs: true, FDs: 5, HasFDLimit: true, FDLimit: Limit{1024, 4096}}
 		if wantChildren {
@@ -174,6 +174,19 @@ func TestProcessTableWalkFails(t *testing.T) {
 		if pt != want {
 			t.Errorf("%s: %+v\nwant %+v", tree, pt, want)
 		}
+	}
+}
+
+// A child's stat that cannot be parsed fails both the walk and the
+// children files' reading of it: the error names it once.
+func TestProcessTableChildStatFails(t *testing.T) {
+	dir := testenv.CopyTreeTemp(t, "testdata/proctable")
+	if err := os.WriteFile(filepath.Join(dir, "proc/57/stat"), []byte("garbage\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pt, err := NewFS(dir).ProcessTable()
+	if err == nil || strings.Count(err.Error(), filepath.Join(dir, "proc/57/stat")) != 1 || pt.HasChildren || pt.HasProcesses {
+		t.Errorf("%+v, %v; want no children or processes and one error naming proc/57/stat once", pt, err)
 	}
 }
 

@@ -35,7 +35,7 @@ type ProcessTable struct {
 	Threads    int
 
 	// FDs is the number of descriptors this process has open, and
-	// FDLimit its RLIMIT_NOFILE: getrlimit(2) for this process on the live
+	// FDLimit its RLIMIT_NOFILE: prlimit(2) for this process on the live
 	// system (Go raises the soft limit to the hard one at start), else
 	// the "Max open files" line of /proc/<pid>/limits (a captured tree,
 	// or another process: FS.NewScannerOf). A descriptor
@@ -128,5 +128,19 @@ func (s *Scanner) ProcessTable(t *ProcessTable) error {
 	if e1 == nil && e2 == nil && e3 == nil && e4 == nil && e5 == nil {
 		return nil
 	}
+	// The walk reads the process's own stat and its children's too: a
+	// file it failed on is not reported twice.
+	if sameError(e2, e1) {
+		e2 = nil
+	}
+	if sameError(e1, e3) {
+		e1 = nil
+	}
 	return errors.Join(e1, e2, e3, e4, e5)
+}
+
+// sameError reports whether a and b are both errors with the same message
+// (the same file, failing the same way).
+func sameError(a, b error) bool {
+	return a != nil && b != nil && a.Error() == b.Error()
 }

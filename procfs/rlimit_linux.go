@@ -3,6 +3,7 @@
 package procfs
 
 import (
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -13,8 +14,10 @@ func liveFDLimit() (Limit, bool) {
 	var r unix.Rlimit
 	// prlimit64(2) on this process, the raw system call: on 32-bit
 	// platforms unix.Getrlimit goes through a fallback that moves r to the
-	// heap, one allocation per scan.
-	_, _, errno := unix.RawSyscall6(unix.SYS_PRLIMIT64, 0, unix.RLIMIT_NOFILE, 0, uintptr(unsafe.Pointer(&r)), 0, 0)
+	// heap, one allocation per scan. syscall.RawSyscall6, not x/sys's: on
+	// some architectures (ppc64) that one is an ordinary Go function, which
+	// the unsafe.Pointer rule for system call arguments does not cover.
+	_, _, errno := syscall.RawSyscall6(unix.SYS_PRLIMIT64, 0, unix.RLIMIT_NOFILE, 0, uintptr(unsafe.Pointer(&r)), 0, 0)
 	if errno == unix.ENOSYS {
 		return getrlimitFDs()
 	}

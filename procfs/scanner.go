@@ -15,7 +15,8 @@ import (
 // children and their states, its threads and its descriptors. The process
 // is this one ([FS.NewScanner], through /proc/self) or another one
 // ([FS.NewScannerOf]). It keeps /proc and the process's task, fd and
-// fdinfo directories open and reads into buffers of its own, so that on
+// fdinfo directories open (and /proc/<pid> itself for another process)
+// and reads into buffers of its own, so that on
 // the live system a scan allocates nothing unless a process vanishes under
 // it (exits and is reaped mid-scan, which costs one error value). A
 // Scanner is not safe for concurrent use.
@@ -298,8 +299,8 @@ func (s *Scanner) threads() (int, error) {
 }
 
 // limits reads the process's RLIMIT_NOFILE from its limits file: through
-// pidDir, into the Scanner's buffer, for another process; by path in a
-// captured tree.
+// pidDir, into the Scanner's buffer, for a Scanner of NewScannerOf; by path
+// (/proc/self/limits) for one of NewScanner.
 func (s *Scanner) limits() (Limit, bool, error) {
 	if !s.pidDir.IsOpen() {
 		ls, err := s.fs.Limits(s.dir)
@@ -334,7 +335,7 @@ func (s *Scanner) own(fd []byte) bool {
 	if !ok {
 		return false
 	}
-	for _, d := range [...]rootfs.Dir{s.proc, s.task, s.fd, s.fdinfo} {
+	for _, d := range [...]rootfs.Dir{s.proc, s.task, s.fd, s.fdinfo, s.pidDir} {
 		if d.IsOpen() && uint64(d.Fd()) == n {
 			return true
 		}

@@ -264,6 +264,30 @@ func TestScannerOfLive(t *testing.T) {
 	}
 }
 
+// A Scanner of this process by its PID counts its descriptors as one of
+// /proc/self does: its own directories (/proc/<pid> among them) left out.
+// The two are opened one after the other, so that neither sees the other's.
+func TestScannerOfSelfFDs(t *testing.T) {
+	count := func(open func() (*Scanner, error)) int {
+		s, err := open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		var pt ProcessTable
+		_ = s.ProcessTable(&pt)
+		if !pt.HasFDs || !s.self {
+			t.Fatalf("%+v, self %v", pt, s.self)
+		}
+		return pt.FDs
+	}
+	self := count(NewFS("").NewScanner)
+	byPID := count(func() (*Scanner, error) { return NewFS("").NewScannerOf(os.Getpid()) })
+	if self != byPID {
+		t.Errorf("descriptors: %d through /proc/self, %d through /proc/%d", self, byPID, os.Getpid())
+	}
+}
+
 // In a new PID namespace whose /proc is still the parent's (unshare --pid
 // without --mount-proc), the helper is PID 1 by os.Getpid but not in the
 // /proc it reads: a Scanner of /proc's PID 1 is not of this process.

@@ -249,23 +249,25 @@ func TestLeafLimit(t *testing.T) {
 }
 
 // An ancestor's cpu.max that cannot be parsed leaves the effective limit
-// unknown but not the leaf's, which was read; the leaf's own broken file
-// leaves both unknown.
+// unknown but not the leaf's 0.5 CPUs, which was read; the leaf's own
+// broken file leaves both unknown.
 func TestLeafLimitUnknown(t *testing.T) {
 	for _, tc := range []struct {
-		file        string
-		leafUnknown bool
+		files    map[string]string
+		leafWant float64 // 0: null and unknown
 	}{
-		{"/sys/fs/cgroup/a/cpu.max", false},
-		{"/sys/fs/cgroup/a/b/cpu.max", true},
+		{map[string]string{"/sys/fs/cgroup/a/cpu.max": "garbage\n", "/sys/fs/cgroup/a/b/cpu.max": "50000 100000\n"}, 0.5},
+		{map[string]string{"/sys/fs/cgroup/a/b/cpu.max": "garbage\n"}, 0},
 	} {
-		root := treeWith(t, "v2-host-nested", map[string]string{tc.file: "garbage\n"})
+		root := treeWith(t, "v2-host-nested", tc.files)
 		var doc report
 		if err := json.Unmarshal([]byte(runJSON(t, "--root", root, "--json")), &doc); err != nil {
 			t.Fatal(err)
 		}
-		if !contains(doc.Unknown, "cpu.limit") || contains(doc.Unknown, "cpu.leafLimit") != tc.leafUnknown || doc.CPU.LeafLimit != nil {
-			t.Errorf("%s broken: unknown %q, leafLimit %v; want cpu.limit unknown, cpu.leafLimit unknown %v", tc.file, doc.Unknown, doc.CPU.LeafLimit, tc.leafUnknown)
+		leafOK := tc.leafWant == 0 && doc.CPU.LeafLimit == nil && contains(doc.Unknown, "cpu.leafLimit") ||
+			tc.leafWant != 0 && doc.CPU.LeafLimit != nil && *doc.CPU.LeafLimit == tc.leafWant && !contains(doc.Unknown, "cpu.leafLimit")
+		if !contains(doc.Unknown, "cpu.limit") || !leafOK {
+			t.Errorf("%v: unknown %q, leafLimit %v; want cpu.limit unknown and the leaf limit %v (0: unknown)", tc.files, doc.Unknown, doc.CPU.LeafLimit, tc.leafWant)
 		}
 	}
 }

@@ -19,7 +19,9 @@
 // stop, its vCPUs no longer run) without a word on the console. /init
 // therefore beats once a second on a second serial port, which qemu writes
 // to a file; a guest that misses its beats for Config.HangGrace is stopped
-// and booted once more, as is a boot that never reaches /init.
+// and booted once more, as is a boot that never reaches /init. A guest that
+// never beats at all has no second serial port: that is reported, and not
+// booted again.
 //
 // A test in another package uses it like this:
 //

@@ -145,7 +145,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 
 // DefaultHangGrace is how long a guest whose /init has started may go
 // without a heartbeat (see Config.HangGrace) before it is considered hung,
-// stopped and, once, booted again. /init beats every second of guest time,
+// stopped and, once, booted again (a guest that never beat at all is
+// stopped with errNoHeartbeat and not booted again). /init beats every second of guest time,
 // so this is sixty missed beats: a guest that is merely slow (a loaded host
 // running its vCPUs less often) still beats, a test that prints nothing for
 // minutes does not matter, and a guest whose timers stopped or whose vCPUs
@@ -158,7 +159,7 @@ const DefaultHangGrace = 60 * time.Second
 var errGuestHung = errors.New("the guest stopped its heartbeat")
 
 // errNoHeartbeat: /init started the command but no beat ever came. /init
-// beats from before it prints the start line, so this is no stall but a
+// beats once before it prints the start line, so this is no stall but a
 // guest without a second serial port (/dev/ttyS1: a kernel built with one
 // 8250 UART, say) or a qemu that does not write the file; /init's own
 // message, if any, is on the console. It is not retried.
