@@ -164,14 +164,9 @@ func (g *Group) discover(s *scratch) error {
 		p := append(g.pathBuf[:0], point...)
 		p = append(p, "/cgroup.controllers\x00"...)
 		g.pathBuf = p[:0]
-		f, err := g.root.OpenBytes(p)
+		n, err := g.root.ReadIntoBytes(p, s.ctrls[:])
 		if err != nil {
 			return 0, err
-		}
-		defer f.Close()
-		n, err := f.ReadFull(s.ctrls[:])
-		if err != nil {
-			return 0, &Error{Path: g.root.Join(string(p[:len(p)-1])), Err: err}
 		}
 		return parseControllers(s.ctrls[:n]), nil
 	})

@@ -427,10 +427,10 @@ func testV2MemoryControllerGap(t *testing.T) {
 	if lim, ok, err := g.PIDsLimit(); err != nil || !ok || lim.Max != 100 || lim.Path != path.Join(upper, "pids.max") {
 		t.Errorf("PIDsLimit = %+v ok=%v err=%v, want 100 from %s", lim, ok, err, upper)
 	}
-	// The leaf's memory.current is absent: the usage reader says the
-	// controller is not available there and names the file, and
-	// ReadStats, which passes over what is not available, leaves the
-	// memory values unset without an error.
+	// The leaf's memory.current is absent: the usage reader records it as
+	// absent (memoryUsageErr reports that as the limit readers report a
+	// missing file, naming it), and ReadStats leaves the memory values
+	// unset without an error.
 	err := memoryUsageErr(g)
 	var fe *Error
 	if !errors.Is(err, ErrNotAvailable) || !errors.As(err, &fe) || fe.Path != filepath.Join(leaf, "memory.current") {

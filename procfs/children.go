@@ -1,5 +1,7 @@
 package procfs
 
+import "math"
+
 // Children: /proc/<pid>/task/<tid>/children lists the PIDs of the children
 // of one thread, separated by spaces (proc(5); the kernel needs
 // CONFIG_PROC_CHILDREN, which Debian, Ubuntu, Fedora and the cloud kernels
@@ -52,7 +54,9 @@ func (p *childParser) end(emit func(int)) bool {
 	}
 	n := p.n
 	p.n, p.digits = 0, 0
-	if n == 0 || n > 1<<31 {
+	// PIDs are at most 2^22 (PID_MAX_LIMIT); above MaxInt32 one would
+	// wrap negative in a 32-bit int.
+	if n == 0 || n > math.MaxInt32 {
 		return false
 	}
 	emit(int(n))

@@ -19,7 +19,7 @@ func TestParseChildren(t *testing.T) {
 			t.Errorf("%q: %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"1 x", "0 ", "-1", "99999999999 "} {
+	for _, bad := range []string{"1 x", "0 ", "-1", "99999999999 ", "2147483648 "} {
 		if got, err := parseChildren([]byte(bad), nil); err == nil {
 			t.Errorf("%q: %v, no error", bad, got)
 		}

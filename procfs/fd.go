@@ -1,6 +1,9 @@
 package procfs
 
-import "bytes"
+import (
+	"bytes"
+	"math"
+)
 
 // Descriptors: /proc/<pid>/fd holds one symbolic link per open descriptor
 // (named by its number), /proc/<pid>/fdinfo one file per descriptor. The
@@ -44,7 +47,7 @@ func parseFdinfoPid(data []byte) (pid int, ok bool) {
 			return -1, true
 		}
 		n, good := parseUint64(val)
-		if !good || n > 1<<31 {
+		if !good || n > math.MaxInt32 { // would wrap negative in a 32-bit int
 			return 0, false
 		}
 		return int(n), true

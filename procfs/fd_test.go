@@ -12,7 +12,7 @@ func TestParseFdinfoPid(t *testing.T) {
 			t.Errorf("%q: %d, %v; want %d", in, pid, ok, want)
 		}
 	}
-	for _, in := range []string{"", "pos:\t0\nflags:\t02\n", "Pid:\tx\n", "tfd: 7 events: 19\n"} {
+	for _, in := range []string{"", "pos:\t0\nflags:\t02\n", "Pid:\tx\n", "tfd: 7 events: 19\n", "Pid:\t2147483648\n"} {
 		if pid, ok := parseFdinfoPid([]byte(in)); ok {
 			t.Errorf("%q: pid %d", in, pid)
 		}

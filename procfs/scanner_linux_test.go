@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rightsize/rightsize/internal/testenv"
 )
 
 // waitZombie waits until pid is a zombie.
@@ -305,7 +307,7 @@ func TestScannerOfOtherNamespace(t *testing.T) {
 	}
 	unshare, err := exec.LookPath("unshare")
 	if err != nil || os.Geteuid() != 0 {
-		t.Skip("needs root and unshare(1) (util-linux) to make a PID namespace")
+		testenv.SkipOrFail(t, testenv.Unshare, "needs root and unshare(1) (util-linux) to make a PID namespace")
 	}
 	cmd := exec.Command(unshare, "--pid", "--fork", os.Args[0], "-test.run=^TestScannerOfOtherNamespace$", "-test.v")
 	cmd.Env = append(os.Environ(), scannerOfHelperEnv+"=ns", "GORACE=atexit_sleep_ms=0")

@@ -536,7 +536,7 @@ func usageOf(st *cgroup.Stats, elsewhere bool) Usage {
 		UsageBytes:        ptr(m.HasUsage, m.Usage),
 		WorkingSetBytes:   ptr(m.HasWorkingSet, m.WorkingSet),
 		InactiveFileBytes: ptr(m.HasWorkingSet, m.InactiveFile),
-		AnonBytes:         ptr(m.HasWorkingSet, m.Anon), // memory.stat was read
+		AnonBytes:         ptr(m.HasWorkingSet, m.Anon), // memory.stat was read and parsed
 		FileBytes:         ptr(m.HasWorkingSet, m.File),
 		KernelBytes:       ptr(m.HasKernel, m.Kernel),
 		PeakBytes:         ptr(m.HasPeak, m.Peak),

@@ -1,8 +1,8 @@
 // Command benchtable turns `go test -bench` output (any -count) into the
 // markdown table of bench/README.md: the median ns/op, B/op and allocs/op
 // of each benchmark, its ratio to the floor (BenchmarkFloorPread), and the
-// issue's targets checked. When every benchmark ran the same number of
-// times, it also gives the paired ratios: the ratio within each run (the
+// issue's targets checked. For each pair of benchmarks that ran the same
+// number of times (twice or more), it also gives the paired ratio: the ratio within each run (the
 // i-th sample of one benchmark against the i-th of its floor), median and
 // range. They compare side by side when the input is repeated -count 1
 // runs, each of which runs every benchmark once:

@@ -604,11 +604,14 @@ func TestDockerCaptureReplay(t *testing.T) {
 	}
 	// Live, the Reader counts the CPUs in the affinity mask; from the
 	// capture it reads the same mask from /proc/self/status: the count is
-	// compared, the source must be one of the two.
-	for _, m := range []map[string]any{a, b} {
-		cpu, _ := m["cpu"].(map[string]any)
-		if src := cpu["cpusSource"]; src != "affinity" && src != "proc" {
-			t.Errorf("cpu.cpusSource %v, want affinity live and proc from the capture", src)
+	// compared, the sources are the two.
+	for _, x := range []struct {
+		m    map[string]any
+		want string
+	}{{a, "affinity"}, {b, "proc"}} {
+		cpu, _ := x.m["cpu"].(map[string]any)
+		if src := cpu["cpusSource"]; src != x.want {
+			t.Errorf("cpu.cpusSource %v, want %s (live: affinity; from the capture: proc)", src, x.want)
 		}
 		delete(cpu, "cpusSource")
 	}
@@ -747,7 +750,7 @@ func TestPodmanCPUAndMemoryLimits(t *testing.T) {
 
 	r := cli(t, c)
 	eq(t, "cpu.limit", r.CPU.Limit, 1.5)
-	eq(t, "cpu.leafLimit", r.CPU.LeafLimit, 1.5) // docker run --cpus 1.5: the container's own quota
+	eq(t, "cpu.leafLimit", r.CPU.LeafLimit, 1.5) // podman run --cpus 1.5: the container's own quota
 	eq(t, "memory.limit", r.Memory.Limit, 256*mib)
 	eq(t, "go.recommendedGOMAXPROCS", r.Go.RecommendedGOMAXPROCS, 2)
 	eq(t, "go.recommendedGOMEMLIMIT", r.Go.RecommendedGOMEMLIMIT, want)

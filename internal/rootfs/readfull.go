@@ -2,11 +2,11 @@ package rootfs
 
 import "fmt"
 
-// ReadFull reads the whole file from its current offset into buf, until a
+// readFull reads the whole file from its current offset into buf, until a
 // read returns 0 (a short read is not the end: a kernel seq_file hands out
 // about a page of records per read). A file that fills buf and has more is
 // refused with ErrTooLarge.
-func (f File) ReadFull(buf []byte) (int, error) {
+func (f File) readFull(buf []byte) (int, error) {
 	n := 0
 	for {
 		if n == len(buf) {

@@ -262,9 +262,25 @@ func (r Root) ReadInto(name string, buf []byte) (int, error) {
 	if info.Size > int64(len(buf)) {
 		return 0, &Error{Path: r.Join(name), Err: tooLarge(int64(len(buf)))}
 	}
-	n, err := f.ReadFull(buf)
+	n, err := f.readFull(buf)
 	if err != nil {
 		return 0, &Error{Path: r.Join(name), Err: err}
+	}
+	return n, nil
+}
+
+// ReadIntoBytes is ReadInto for a path held in a NUL-terminated byte slice
+// (see OpenBytes): on the live system it allocates nothing unless it
+// fails. A file larger than buf is refused with ErrTooLarge.
+func (r Root) ReadIntoBytes(name, buf []byte) (int, error) {
+	f, err := r.OpenBytes(name)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	n, err := f.readFull(buf)
+	if err != nil {
+		return 0, &Error{Path: r.Join(string(name[:len(name)-1])), Err: err}
 	}
 	return n, nil
 }

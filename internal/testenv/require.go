@@ -14,6 +14,7 @@
 //	RIGHTSIZE_REQUIRE_QEMU=1     the cgroup v2 qemu guest
 //	RIGHTSIZE_REQUIRE_DOCKER=1   a private dockerd (and podman)
 //	RIGHTSIZE_REQUIRE_SETPRIV=1  setpriv, to re-run a test as nobody (root reads every file)
+//	RIGHTSIZE_REQUIRE_UNSHARE=1  root and unshare, to run a test in a PID namespace of its own
 //
 // No other variable (CI=true in particular) is needed.
 package testenv
@@ -31,6 +32,9 @@ const (
 	Qemu   = "QEMU"
 	Docker = "DOCKER"
 	Podman = "PODMAN"
+	// Unshare: root and unshare(1) (util-linux), for a test run in a new
+	// PID namespace.
+	Unshare = "UNSHARE"
 )
 
 // EnvAll requires every environment.

@@ -572,10 +572,6 @@ func CreatorAlive(pid int, mtime time.Time) bool {
 	return creatorState(pid, mtime) != creatorGone
 }
 
-// ProcessAlive reports whether process pid exists and has not exited: a
-// zombie, which its parent has not waited for yet, is gone.
-func ProcessAlive(pid int) bool { return alive(pid) }
-
 func alive(pid int) bool {
 	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
 		return false

@@ -278,7 +278,7 @@ func (res *Results) Markdown() string {
 	if res.Config.Program == "web" {
 		what = "a program that imports net/http, encoding/json and log/slog (bench/web)"
 	}
-	fmt.Fprintf(&md, "- %s built with and without the import; %d starts of each, interleaved in shuffled order; wall time from fork to wait; init time from %d runs with GODEBUG=inittrace=1\n", what, res.Config.N, res.Config.InitTrace)
+	fmt.Fprintf(&md, "- %s built once per variant (below); %d starts of each, interleaved in shuffled order; wall time from fork to wait; init time from %d runs with GODEBUG=inittrace=1\n", what, res.Config.N, res.Config.InitTrace)
 	for _, v := range res.Config.Variants {
 		switch v {
 		case "deps":

@@ -208,15 +208,14 @@ func killReferencing(dir string) error {
 // engine's directory: a shell or an editor that happens to mention it is
 // not the harness's.
 var engineComms = map[string]bool{
-	"dockerd":                 true,
-	"containerd":              true,
-	"containerd-shim":         true,
-	"containerd-shim-runc-v2": true,
-	"conmon":                  true,
-	"runc":                    true,
-	"crun":                    true,
-	"docker":                  true,
-	"podman":                  true,
+	"dockerd":         true,
+	"containerd":      true,
+	"containerd-shim": true,
+	"conmon":          true,
+	"runc":            true,
+	"crun":            true,
+	"docker":          true,
+	"podman":          true,
 }
 
 // engineProcess reports whether a process with comm (as read from

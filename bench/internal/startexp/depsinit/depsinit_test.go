@@ -16,7 +16,11 @@ import (
 func TestSameAsLibrary(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", "github.com/rightsize/rightsize").Output()
 	if err != nil {
-		t.Skipf("go list: %v", err)
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("go list: %v\n%s", err, stderr)
 	}
 	var want []string
 	for _, p := range strings.Fields(string(out)) {
