@@ -139,9 +139,9 @@ func (g *Group) minOverLevels(c Controller, id fileID) (MemoryLimit, bool, error
 
 // minOverLevelsZero is minOverLevels; zeroOK accepts 0 as a value (a swap
 // limit of 0 means "no swap"). With leaf set the file is optional, also on
-// v1: *leaf reports whether the process's own cgroup has it (read for that
-// alone where the walk excludes it, at a v1 hierarchy's root), its absence
-// there ends the walk, and levels above without it are skipped.
+// v1: *leaf reports whether the process's own cgroup has it (false at a v1
+// hierarchy's root, which the walk excludes), its absence there ends the
+// walk, and levels above without it are skipped.
 func (g *Group) minOverLevelsZero(c Controller, id fileID, zeroOK bool, leaf *bool) (MemoryLimit, bool, error) {
 	v2 := g.locs[c].Version == 2
 	best := MemoryLimit{Bytes: math.MaxInt64}
@@ -151,12 +151,9 @@ func (g *Group) minOverLevelsZero(c Controller, id fileID, zeroOK bool, leaf *bo
 		n = g.v1Levels(c)
 	}
 	if leaf != nil {
+		// At a v1 hierarchy's root the walk has no level: no limit can be
+		// set there, whatever the file says, so it is not read.
 		*leaf = false
-		if n == 0 {
-			_, present, err := g.read(c, 0, id)
-			*leaf = present
-			return MemoryLimit{}, false, err
-		}
 	}
 	for li := 0; li < n; li++ {
 		data, present, err := g.read(c, li, id)

@@ -43,18 +43,6 @@ type processesReport struct {
 	} `json:"reaper"`
 }
 
-// cliProcesses is the part of `rightsize --json` this test checks.
-type cliProcesses struct {
-	SchemaVersion int `json:"schemaVersion"`
-	Environment   struct {
-		// A pointer: a missing field is not false.
-		Container *bool `json:"container"`
-	} `json:"environment"`
-	Processes *processesReport `json:"processes"`
-	Unknown   []string         `json:"unknown"`
-	Warnings  []string         `json:"warnings"`
-}
-
 // execCLI runs /rightsize args in the container with `runc exec`, as
 // `kubectl exec` would, and returns its standard output. It calls runc
 // itself rather than runc.Container.Exec, which is made for processes that
@@ -101,7 +89,7 @@ func TestCLIZombiesPID1(t *testing.T) {
 
 	// Before the leak: PID 1 has no zombie children, and no warning says
 	// it has.
-	var before cliProcesses
+	var before report
 	decodeProcesses(t, p.execCLI("--json", "--pid", "1"), &before)
 	if b := before.Processes; b == nil || b.ZombieChildren == nil || *b.ZombieChildren != 0 {
 		t.Fatalf("before the leak: processes %+v", b)
@@ -129,7 +117,7 @@ func TestCLIZombiesPID1(t *testing.T) {
 	status := p.status()
 	t.Logf("the service's own table: %+v", status.Table)
 
-	var doc cliProcesses
+	var doc report
 	decodeProcesses(t, p.execCLI("--json", "--pid", "1"), &doc)
 	pr := doc.Processes
 	if pr == nil {
@@ -170,7 +158,7 @@ func TestCLIZombiesPID1(t *testing.T) {
 
 	// Without --pid: the command's own process (not PID 1, no children),
 	// the namespace's zombies all the same.
-	var own cliProcesses
+	var own report
 	decodeProcesses(t, p.execCLI("--json"), &own)
 	if o := own.Processes; o == nil || o.PID == 1 || o.Children == nil || *o.Children != 0 || o.Zombies == nil || *o.Zombies != 3 || o.Reaper == nil {
 		t.Errorf("without --pid: processes %s", mustJSON(own.Processes))
@@ -188,7 +176,7 @@ func TestCLIZombiesPID1(t *testing.T) {
 	}
 }
 
-func decodeProcesses(t *testing.T, out string, doc *cliProcesses) {
+func decodeProcesses(t *testing.T, out string, doc *report) {
 	t.Helper()
 	if err := json.Unmarshal([]byte(out), doc); err != nil || doc.SchemaVersion != 1 {
 		t.Fatalf("rightsize --json printed %q: %v", out, err)

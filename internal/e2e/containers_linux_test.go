@@ -138,8 +138,8 @@ func TestDockerLike(t *testing.T) {
 	want(t, "cpu.limitPath", r.CPU.LimitPath, "/sys/fs/cgroup/cpu")
 	want(t, "go.recommendedGOMAXPROCS", r.Go.RecommendedGOMAXPROCS, 2)
 	want(t, "go.recommendedGOMEMLIMIT", r.Go.RecommendedGOMEMLIMIT, int64(gomemlimit256))
-	if !r.Environment.Container {
-		t.Error("environment.container = false inside runc")
+	if c := r.Environment.Container; c == nil || !*c {
+		t.Errorf("environment.container = %v inside runc, want true", c)
 	}
 	if s.GOMAXPROCS != 2 || s.GOMEMLIMIT != gomemlimit256 {
 		t.Errorf("service GOMAXPROCS %d GOMEMLIMIT %d, want 2 and %d", s.GOMAXPROCS, s.GOMEMLIMIT, gomemlimit256)

@@ -82,7 +82,8 @@ type report struct {
 		} `json:"memory"`
 	} `json:"cgroup"`
 	Environment struct {
-		Container    bool    `json:"container"`
+		// A pointer: a missing field is not false.
+		Container    *bool   `json:"container"`
 		Runtime      *string `json:"runtime"`
 		Orchestrator *string `json:"orchestrator"`
 		Kubernetes   *struct {
@@ -120,8 +121,10 @@ type report struct {
 		RecommendedGOMAXPROCS *int   `json:"recommendedGOMAXPROCS"`
 		RecommendedGOMEMLIMIT *int64 `json:"recommendedGOMEMLIMIT"`
 	} `json:"go"`
-	Unknown  []string `json:"unknown"`
-	Warnings []string `json:"warnings"`
+	// Processes is the process table (see processesReport).
+	Processes *processesReport `json:"processes"`
+	Unknown   []string         `json:"unknown"`
+	Warnings  []string         `json:"warnings"`
 }
 
 // evidence returns the details of the evidence items with signal.
@@ -319,8 +322,8 @@ func TestDockerCPUAndMemoryLimits(t *testing.T) {
 	eq(t, "memory.limit", r.Memory.Limit, 256*mib)
 	eq(t, "go.recommendedGOMAXPROCS", r.Go.RecommendedGOMAXPROCS, 2)
 	eq(t, "go.recommendedGOMEMLIMIT", r.Go.RecommendedGOMEMLIMIT, want)
-	if !r.Environment.Container {
-		t.Error("environment.container = false")
+	if c := r.Environment.Container; c == nil || !*c {
+		t.Errorf("environment.container = %v, want true", c)
 	}
 	eq(t, "environment.runtime", r.Environment.Runtime, "docker")
 	null(t, "environment.orchestrator", r.Environment.Orchestrator)
@@ -754,8 +757,8 @@ func TestPodmanCPUAndMemoryLimits(t *testing.T) {
 	eq(t, "memory.limit", r.Memory.Limit, 256*mib)
 	eq(t, "go.recommendedGOMAXPROCS", r.Go.RecommendedGOMAXPROCS, 2)
 	eq(t, "go.recommendedGOMEMLIMIT", r.Go.RecommendedGOMEMLIMIT, want)
-	if !r.Environment.Container {
-		t.Error("environment.container = false")
+	if c := r.Environment.Container; c == nil || !*c {
+		t.Errorf("environment.container = %v, want true", c)
 	}
 	eq(t, "environment.runtime", r.Environment.Runtime, "podman")
 	null(t, "environment.orchestrator", r.Environment.Orchestrator)

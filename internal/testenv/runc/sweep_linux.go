@@ -209,13 +209,12 @@ func removeStaleBundles(dir string) {
 		if !e.IsDir() || !ok || hasState(id) {
 			continue
 		}
-		p := filepath.Join(dir, e.Name())
-		fi, err := os.Lstat(p)
-		if err != nil || !fi.IsDir() {
+		fi, err := e.Info() // an lstat: e.IsDir says it is no symbolic link
+		if err != nil {
 			continue
 		}
 		if staleBundle(e.Name(), fi.ModTime(), os.Getpid()) {
-			_ = os.RemoveAll(p)
+			_ = os.RemoveAll(filepath.Join(dir, e.Name()))
 		}
 	}
 }
